@@ -1,0 +1,423 @@
+"""The exercise engine: per-learner instances, reference answers, and feedback that never raises.
+
+An :class:`Exercise` is data plus three small functions written by the chapter author:
+
+* ``make_params(rng) -> dict`` draws the learner's own numbers from a seeded generator;
+* ``solve(params) -> answer`` computes the reference answer *with companion code*;
+* each :class:`Misconception` maps the same params to the answer a typical mistake gives.
+
+:func:`check` converts whatever the learner typed (a number, a numeric string, a list, a NumPy
+array, a torch tensor) and compares it with ``solve(params)``. It never raises, and its messages
+never contain the reference answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+
+KINDS = ("number", "array", "choice")
+
+
+class Feedback(NamedTuple):
+    """The verdict on one answer: ``correct`` and a message for the learner."""
+
+    correct: bool
+    message: str
+
+    def __str__(self) -> str:  # what a notebook prints
+        return ("✔ " if self.correct else "✘ ") + self.message
+
+    def _repr_markdown_(self) -> str:
+        return ("**Correct.** " if self.correct else "**Not yet.** ") + self.message.replace("\n", "  \n")
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A typical mistake: ``value(params)`` is the answer it gives, ``message`` explains it.
+
+    The message must not contain the correct answer.
+    """
+
+    name: str
+    value: Callable[[dict], Any]
+    message: str
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One learner's version of an exercise."""
+
+    id: str
+    title: str
+    prompt: str
+    params: dict
+    hint: str
+    kind: str
+    unit: str
+    choices: tuple[str, ...] = ()
+
+    def _repr_markdown_(self) -> str:
+        text = f"**{self.title}** (`{self.id}`)\n\n{self.prompt}"
+        if self.choices:
+            text += "\n\n" + "\n".join(f"- {c}" for c in self.choices)
+        return text
+
+    def __str__(self) -> str:
+        return self.prompt
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One auto-checked exercise.
+
+    Parameters
+    ----------
+    id : str
+        ``<topic>.<question>``, e.g. ``"conv.output-size"``.
+    title : str
+        A short title for the book page.
+    prompt : str
+        The question, a ``str.format`` template filled with the learner's params.
+    make_params : callable
+        ``make_params(rng: numpy.random.Generator) -> dict`` of the learner's numbers.
+    solve : callable
+        ``solve(params) -> answer``, computed with companion code, never typed in by hand.
+    kind : {"number", "array", "choice"}
+        A single number, an array of a fixed shape, or one of ``choices``.
+    rtol, atol : float
+        Tolerance of a correct answer: ``|a - ref| <= atol + rtol * |ref|`` element-wise.
+    integer : bool
+        The answer is an integer (enables the off-by-one diagnosis).
+    unit : str
+        The unit of the answer, named in prompts and in unit-factor feedback.
+    hint : str
+        Shown with a wrong answer.
+    misconceptions : sequence of Misconception
+        Typical mistakes, checked in order after the answer is found wrong.
+    choices : sequence of str
+        For ``kind="choice"``: the options shown; the answer is one option's text (or its index).
+    quiz_format : callable, optional
+        For ``kind="array"``: ``quiz_format(params, ref) -> (question, number)``, a single number
+        that the static page's quiz asks for instead of the whole array.
+    """
+
+    id: str
+    title: str
+    prompt: str
+    make_params: Callable[[np.random.Generator], dict]
+    solve: Callable[[dict], Any]
+    kind: str = "number"
+    rtol: float = 1e-3
+    atol: float = 1e-8
+    integer: bool = False
+    unit: str = ""
+    hint: str = ""
+    misconceptions: Sequence[Misconception] = field(default_factory=tuple)
+    choices: Sequence[str] = field(default_factory=tuple)
+    quiz_format: Callable[[dict, Any], tuple[str, float]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind: expected one of {KINDS}, got {self.kind!r}")
+        if "." not in self.id:
+            raise ValueError(f"id: expected '<topic>.<question>', got {self.id!r}")
+        if self.kind == "choice" and len(self.choices) < 2:
+            raise ValueError(f"choices: expected at least 2 options for a choice exercise, got {self.choices!r}")
+
+
+EXERCISES: dict[str, Exercise] = {}
+
+
+def register(*exercises: Exercise) -> None:
+    """Add exercises to the catalog (called by the modules of ``companion.exercises.bank``)."""
+    for ex in exercises:
+        if ex.id in EXERCISES and EXERCISES[ex.id] is not ex:
+            raise ValueError(f"id: exercise {ex.id!r} is registered twice")
+        EXERCISES[ex.id] = ex
+
+
+# --------------------------------------------------------------------------------------------
+# Per-learner instances
+# --------------------------------------------------------------------------------------------
+
+def _rng(exercise_id: str, learner: str) -> np.random.Generator:
+    digest = hashlib.sha256(f"{exercise_id}\x00{learner}".encode("utf-8")).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _params(ex: Exercise, learner: str) -> dict:
+    return ex.make_params(_rng(ex.id, str(learner)))
+
+
+def _get(exercise_id: Any) -> Exercise:
+    if not isinstance(exercise_id, str):
+        raise TypeError(f"exercise_id: expected a str such as 'conv.output-size', got {type(exercise_id).__name__}")
+    if exercise_id not in EXERCISES:
+        topic = exercise_id.split(".")[0]
+        near = sorted(k for k in EXERCISES if k.split(".")[0] == topic)
+        extra = f" Ids of topic '{topic}': {', '.join(near)}." if near else ""
+        raise KeyError(f"exercise_id: unknown exercise {exercise_id!r}.{extra}")
+    return EXERCISES[exercise_id]
+
+
+def exercise(exercise_id: str, *, learner: str = "") -> Instance:
+    """Return the learner's instance of an exercise: its prompt with their own numbers.
+
+    The numbers are drawn from a generator seeded by a hash of ``(exercise_id, learner)``, so they
+    differ between learners and are the same every time for the same learner.
+
+    Raises
+    ------
+    TypeError, KeyError
+        If `exercise_id` is not a str or not in the catalog.
+    """
+    ex = _get(exercise_id)
+    params = _params(ex, learner)
+    return Instance(ex.id, ex.title, ex.prompt.format(**params), params, ex.hint, ex.kind, ex.unit,
+                    tuple(ex.choices))
+
+
+def answer(exercise_id: str, *, learner: str = "") -> Any:
+    """Return the reference answer for the learner's instance, computed by companion code."""
+    ex = _get(exercise_id)
+    return ex.solve(_params(ex, learner))
+
+
+# --------------------------------------------------------------------------------------------
+# Converting and judging an answer
+# --------------------------------------------------------------------------------------------
+
+class _Reject(Exception):
+    """An answer that cannot be judged; the message goes to the learner."""
+
+
+def _to_array(value: Any) -> np.ndarray:
+    if value is None:
+        raise _Reject("No answer yet: replace `None` with your answer.")
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (bool, np.bool_)):
+        raise _Reject("Expected a number, got a bool (True/False).")
+    if isinstance(value, str):
+        text = value.strip().replace(",", "") if value.count(",") and "." in value else value.strip()
+        if not text:
+            raise _Reject("No answer yet: the string is empty.")
+        try:
+            return np.asarray(float(text))
+        except ValueError:
+            raise _Reject(f"Expected a number, got the text {value!r}, which is not one.") from None
+    try:
+        arr = np.asarray(value, dtype=object)
+    except Exception:  # ragged nested lists
+        raise _Reject("Could not read your answer as an array: are all rows the same length?") from None
+    if arr.dtype == object:
+        flat = arr.ravel()
+        converted = []
+        for item in flat:
+            if hasattr(item, "detach"):
+                item = item.detach().cpu().numpy()
+            if isinstance(item, (bool, np.bool_)):
+                raise _Reject("Expected numbers, got a bool (True/False) inside your answer.")
+            if isinstance(item, str):
+                try:
+                    item = float(item)
+                except ValueError:
+                    raise _Reject(f"Expected numbers, got the text {item!r} inside your answer.") from None
+            if isinstance(item, (list, tuple, np.ndarray)) and np.ndim(item) > 0:
+                raise _Reject("Could not read your answer as an array: are all rows the same length?")
+            try:
+                converted.append(complex(item))
+            except (TypeError, ValueError):
+                raise _Reject(f"Expected numbers, got {type(item).__name__} inside your answer.") from None
+        cplx = np.array(converted, dtype=complex).reshape(arr.shape)
+        if np.any(cplx.imag != 0):
+            raise _Reject("Expected real numbers, got a complex number.")
+        return cplx.real.astype(float)
+    return arr
+
+
+def _close(a: np.ndarray, ref: np.ndarray, rtol: float, atol: float) -> bool:
+    return a.shape == ref.shape and bool(np.all(np.abs(a - ref) <= atol + rtol * np.abs(ref)))
+
+
+def _describe_shape(shape: tuple[int, ...]) -> str:
+    return "a single number" if shape == () else f"shape {shape}"
+
+
+def _shape_feedback(a: np.ndarray, ref: np.ndarray) -> str:
+    want, got = ref.shape, a.shape
+    if a.ndim == ref.ndim and a.ndim == 2 and got == want[::-1]:
+        return f"Your array has shape {got}, the transpose of what is expected ({want}): rows and columns are swapped."
+    if a.ndim == ref.ndim and a.ndim >= 3:
+        for c_axis in (0, 1):
+            chan_last = want[:c_axis] + want[c_axis + 1:] + (want[c_axis],)
+            if got == chan_last and got != want:
+                return (f"Your array has shape {got}, a channels-last layout; the book uses channels-first "
+                        f"{want} (move the channel axis with np.moveaxis).")
+    if a.size == ref.size:
+        return f"Your array has shape {got} but {_describe_shape(want)} is expected (same number of entries: check the reshape)."
+    return f"Expected {_describe_shape(want)}, got {_describe_shape(got)}."
+
+
+_UNIT_FACTORS = (10.0, 100.0, 1000.0, 1e6)
+
+
+def _judge_numeric(ex: Exercise, params: dict, a: np.ndarray, ref: np.ndarray) -> Feedback:
+    if ex.kind == "number" and a.size == 1 and a.shape != ():
+        a = a.reshape(())
+    if a.shape != ref.shape:
+        return Feedback(False, _shape_feedback(a, ref))
+    if not np.all(np.isfinite(a)):
+        return Feedback(False, "Your answer is not finite (nan or inf): check for a division by zero or an overflow.")
+    if _close(a, ref, ex.rtol, ex.atol):
+        return Feedback(True, "Correct." + (f" ({ex.unit})" if ex.unit else ""))
+    for mis in ex.misconceptions:
+        try:
+            wrong = np.asarray(mis.value(params), dtype=float)
+        except Exception:
+            continue
+        if wrong.shape == ref.shape and not _close(wrong, ref, ex.rtol, ex.atol) and _close(a, wrong, ex.rtol, ex.atol):
+            return Feedback(False, mis.message)
+    hint = f" Hint: {ex.hint}" if ex.hint else ""
+    if np.any(ref != 0) and _close(-a, ref, ex.rtol, ex.atol):
+        return Feedback(False, "The sign is wrong: your answer is the negative of the expected one." + hint)
+    if ref.ndim >= 1 and a.ndim >= 1:
+        flipped = np.flip(ref)
+        if not _close(flipped, ref, ex.rtol, ex.atol) and _close(a, flipped, ex.rtol, ex.atol):
+            return Feedback(False, "Your array is the expected one reversed along every axis: a flipped kernel "
+                                   "(convolution vs cross-correlation)?" + hint)
+    if ex.integer and a.shape == () and abs(float(a) - float(ref)) == 1:
+        return Feedback(False, "Off by one: check the +1 / -1 of the formula and whether you count from 0." + hint)
+    if a.shape == () and float(ref) != 0 and float(a) != 0:
+        ratio = float(a) / float(ref)
+        for factor in _UNIT_FACTORS:
+            for r in (factor, 1 / factor):
+                if math.isclose(ratio, r, rel_tol=max(ex.rtol, 1e-6) * 2):
+                    what = "large" if r > 1 else "small"
+                    unit = f" The answer is in {ex.unit}." if ex.unit else ""
+                    return Feedback(False, f"Off by a factor of {factor:g} (too {what}): check the units.{unit}" + hint)
+    scale = np.maximum(np.abs(ref), ex.atol / max(ex.rtol, 1e-12))
+    rel = float(np.max(np.abs(a - ref) / np.where(scale == 0, 1.0, scale)))
+    if rel < max(20 * ex.rtol, 0.02):
+        return Feedback(False, f"Close, but outside the tolerance (relative error {rel:.1e}, tolerance "
+                               f"{ex.rtol:.0e}): keep more digits or recheck a small term." + hint)
+    if a.ndim >= 1:
+        wrong = int(np.sum(~(np.abs(a - ref) <= ex.atol + ex.rtol * np.abs(ref))))
+        return Feedback(False, f"Not correct: {wrong} of {a.size} entries are off." + hint)
+    return Feedback(False, "Not correct." + hint)
+
+
+def _judge_choice(ex: Exercise, params: dict, value: Any, ref: Any) -> Feedback:
+    if value is None:
+        return Feedback(False, "No answer yet: replace `None` with one of the options.")
+    options = [str(c) for c in ex.choices]
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        if not 0 <= int(value) < len(options):
+            return Feedback(False, f"Option number {int(value)} does not exist: pick 0 to {len(options) - 1}.")
+        value = options[int(value)]
+    if not isinstance(value, str):
+        return Feedback(False, f"Expected one of the options as text (or its number), got {type(value).__name__}.")
+    norm = value.strip().lower()
+    matches = [o for o in options if o.strip().lower() == norm]
+    if not matches:
+        return Feedback(False, "That is not one of the options: copy one of them exactly, or give its number.")
+    if matches[0] == str(ref):
+        return Feedback(True, "Correct.")
+    for mis in ex.misconceptions:
+        try:
+            if str(mis.value(params)) == matches[0]:
+                return Feedback(False, mis.message)
+        except Exception:
+            continue
+    return Feedback(False, "Not this one." + (f" Hint: {ex.hint}" if ex.hint else ""))
+
+
+def check(exercise_id: Any, answer: Any, *, learner: str = "") -> Feedback:
+    """Judge a learner's answer; never raises.
+
+    Parameters
+    ----------
+    exercise_id : str
+        An id of :data:`EXERCISES`, e.g. ``"conv.output-size"``.
+    answer : object
+        A number, a numeric string, a (nested) list, a NumPy array or a torch tensor; for a choice
+        exercise, an option's text or its number.
+    learner : str
+        The learner's name: the same one that :func:`exercise` was given.
+
+    Returns
+    -------
+    Feedback
+        ``correct`` and a message saying what is wrong (shape, transposed or channels-last, sign,
+        off by one, unit factor, a named misconception, close but outside tolerance), never the
+        answer itself.
+    """
+    try:
+        ex = _get(exercise_id)
+    except (KeyError, TypeError) as exc:
+        return Feedback(False, str(exc.args[0]))
+    try:
+        params = _params(ex, learner)
+        ref = ex.solve(params)
+        if ex.kind == "choice":
+            return _judge_choice(ex, params, answer, ref)
+        try:
+            a = _to_array(answer)
+        except _Reject as rej:
+            return Feedback(False, str(rej))
+        return _judge_numeric(ex, params, a.astype(float), np.asarray(ref, dtype=float))
+    except Exception as exc:  # never raise at a learner
+        return Feedback(False, f"Could not check this answer ({type(exc).__name__}). Is it a number or an array of numbers?")
+
+
+# --------------------------------------------------------------------------------------------
+# The static page: jupyterquiz questions
+# --------------------------------------------------------------------------------------------
+
+def _quiz_number(value: float, rtol: float, atol: float) -> list[dict]:
+    tol = atol + rtol * abs(value)
+    return [{"type": "range", "range": [value - tol, value + tol], "correct": True, "feedback": "Correct."}]
+
+
+def quiz(exercise_id: str) -> list[dict]:
+    """Return the jupyterquiz question list for the static book page (the instance of learner "").
+
+    Numeric answers are accepted within the exercise's tolerance; the misconceptions become wrong
+    answers with their explanation. Use with ``jupyterquiz.display_quiz(quiz(id))``.
+    """
+    ex = _get(exercise_id)
+    params = _params(ex, "")
+    ref = ex.solve(params)
+    prompt = ex.prompt.format(**params)
+    if ex.kind == "choice":
+        return [{
+            "question": prompt,
+            "type": "multiple_choice",
+            "answers": [{"answer": c, "correct": c == str(ref),
+                         "feedback": "Correct." if c == str(ref) else "Not this one."} for c in ex.choices],
+        }]
+    if ex.kind == "array":
+        if ex.quiz_format is None:
+            raise ValueError(f"quiz_format: array exercise {ex.id!r} needs one to make a quiz question")
+        question, number = ex.quiz_format(params, ref)
+        prompt, value = f"{prompt}\n\n{question}", float(number)
+        misfits: list[dict] = []
+    else:
+        value = float(np.asarray(ref, dtype=float))
+        misfits = []
+        for mis in ex.misconceptions:
+            try:
+                wrong = float(np.asarray(mis.value(params), dtype=float))
+            except Exception:
+                continue
+            if abs(wrong - value) > ex.atol + ex.rtol * abs(value):
+                misfits.append({"type": "value", "value": wrong, "correct": False, "feedback": mis.message})
+    answers = _quiz_number(value, ex.rtol, ex.atol) + misfits
+    answers.append({"type": "default", "feedback": "Not correct." + (f" Hint: {ex.hint}" if ex.hint else "")})
+    precision = 4 if not ex.integer else 0
+    return [{"question": prompt, "type": "numeric", "precision": precision, "answers": answers}]

@@ -1,0 +1,1 @@
+"""One module per chapter, each calling ``register(...)`` with that chapter's exercises."""
