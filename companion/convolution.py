@@ -1,0 +1,507 @@
+"""Cross-correlation, true convolution and their backward pass, in 1, 2 and 3 dimensions.
+
+What deep-learning libraries call a "convolution layer" computes a **cross-correlation**: the
+kernel slides over the (zero-padded) input without being flipped,
+
+.. math::
+
+    y[n, o, \\mathbf{i}] = b[o] + \\sum_{c} \\sum_{\\mathbf{k}}
+        w[o, c, \\mathbf{k}] \\; x_{\\text{pad}}[n, c, \\mathbf{s} \\odot \\mathbf{i} + \\mathbf{d} \\odot \\mathbf{k}],
+
+with stride :math:`\\mathbf{s}`, dilation :math:`\\mathbf{d}` and zero padding :math:`\\mathbf{p}` on
+both sides of every spatial axis. Along each axis the output has
+``floor((in + 2p - d(k-1) - 1) / s) + 1`` entries (:func:`output_size`). A true
+**convolution** (:func:`convolve`) is the same sum with the kernel flipped along every spatial
+axis; it is commutative and associative, correlation is not.
+
+How :func:`correlate` is vectorised
+-----------------------------------
+:func:`correlate_naive` is the formula as written: a Python loop over every output position,
+each taking the dot product of one input window with the kernel. :func:`correlate` computes the
+same numbers with no Python loop over positions, in three steps ("im2col"):
+
+1. **Pad** the input once with :func:`numpy.pad`.
+2. **Window view.** :func:`numpy.lib.stride_tricks.sliding_window_view` returns, without copying
+   a byte, an array ``windows`` of shape ``(N, C_in, *S_out, *K)`` in which
+   ``windows[n, c, i, k]`` *is* the input sample ``x_pad[n, c, s*i + d*k]``: it reuses the
+   input's memory with extra strides. Dilation and stride are plain slices ``[::d]`` (window
+   axes) and ``[::s]`` (position axes) of that view, so they cost nothing either.
+3. **One matrix product.** Summing over ``c`` and ``k`` is a tensor contraction,
+   :func:`numpy.tensordot` of ``w (C_out, C_in*prod(K))`` with the windows regrouped as
+   ``(C_in*prod(K), N*prod(S_out))``. This is the only copy (the "column matrix", ``prod(K)``
+   times the input), and the product runs in optimised BLAS code.
+
+So the multiply-adds are exactly those of the loop, regrouped into one general matrix multiply
+(GEMM), which is also how cuDNN and many CPU libraries implement convolution layers. The
+backward pass reuses the same pieces: the weight gradient contracts the same window view with
+``grad_out``, and the input gradient is a correlation of ``grad_out`` (zero-dilated by the stride,
+zero-padded to "full" size) with the spatially flipped, channel-transposed kernel.
+
+Dtypes
+------
+``x`` sets the dtype (float32 or float64; integer data and lists become float64). ``w``,
+``bias`` and ``grad_out`` given as lists or integer arrays are converted to ``x``'s dtype; a
+float array of the *other* float precision raises ``TypeError``, as PyTorch does, rather than
+silently losing float64 digits or mixing precisions.
+
+References
+----------
+``dumoulin2016guide`` (arithmetic of output sizes, strides, padding, dilation and transposed
+convolution); ``chellapilla2006high`` (unrolling convolution into one matrix product).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from companion._validation import as_float_array, as_int, as_tuple
+
+__all__ = [
+    "correlate",
+    "convolve",
+    "correlate_backward",
+    "correlate_naive",
+    "output_size",
+]
+
+IntOrTuple = int | Sequence[int]
+_KERNEL_LETTERS = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
+_SPATIAL_LETTERS = {1: "L", 2: "H, W", 3: "D, H, W"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Private checkers
+# ----------------------------------------------------------------------------------------------
+
+class _ConvArgs(NamedTuple):
+    """Checked and normalised arguments of one correlation."""
+
+    x: np.ndarray
+    w: np.ndarray
+    bias: np.ndarray | None
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    out_shape: tuple[int, ...]
+
+
+def _like_x(a: Any, name: str, dtype: np.dtype) -> np.ndarray:
+    """`a` as an array of `dtype` (the dtype of x); a float array of the other precision raises."""
+    arr = as_float_array(a, name)
+    original = getattr(a, "dtype", None)
+    if arr.dtype != dtype:
+        if original is not None and np.dtype(original).kind == "f":
+            raise TypeError(f"{name}: expected dtype {np.dtype(dtype).name} (the dtype of x), got "
+                            f"{np.dtype(original).name}; cast one of them, e.g. {name}.astype(x.dtype)")
+        arr = arr.astype(dtype)
+    return arr
+
+
+def _check_x(x: Any, name: str = "x") -> np.ndarray:
+    x = as_float_array(x, name)
+    if x.ndim not in (3, 4, 5):
+        raise ValueError(f"{name}: expected 3, 4 or 5 dims (N, C, *S) for 1-, 2- or 3-D data, "
+                         f"got {x.ndim} (shape {x.shape})")
+    if min(x.shape) < 1:
+        raise ValueError(f"{name}: expected no empty axis, got shape {x.shape}")
+    return x
+
+
+def _check_args(x: Any, w: Any, bias: Any, stride: Any, padding: Any, dilation: Any) -> _ConvArgs:
+    """Normalise and check the arguments shared by correlate, convolve and correlate_naive."""
+    x = _check_x(x)
+    nd = x.ndim - 2
+    w = _like_x(w, "w", x.dtype)
+    if w.ndim != x.ndim:
+        raise ValueError(f"w: expected {x.ndim} dims (C_out, C_in, {_KERNEL_LETTERS[nd]}) for "
+                         f"{nd}-D input, got {w.ndim} (shape {w.shape})")
+    if min(w.shape) < 1:
+        raise ValueError(f"w: expected no empty axis, got shape {w.shape}")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"w: expected C_in = {x.shape[1]} input channels (x.shape[1]) in "
+                         f"w.shape[1], got {w.shape[1]}")
+    if bias is not None:
+        bias = _like_x(bias, "bias", x.dtype)
+        if bias.shape != (w.shape[0],):
+            raise ValueError(f"bias: expected shape ({w.shape[0]},) (one value per output channel, "
+                             f"C_out = w.shape[0]), got {bias.shape}")
+    stride = as_tuple(stride, nd, "stride", minimum=1)
+    padding = as_tuple(padding, nd, "padding", minimum=0)
+    dilation = as_tuple(dilation, nd, "dilation", minimum=1)
+    out_shape = []
+    for axis, (n, k, s, p, d) in enumerate(zip(x.shape[2:], w.shape[2:], stride, padding, dilation)):
+        extent = d * (k - 1) + 1
+        if extent > n + 2 * p:
+            raise ValueError(f"w: expected a (dilated) kernel no larger than the padded input, got "
+                             f"extent {extent} = d(k-1)+1 with k={k}, d={d} along spatial axis "
+                             f"{axis}, where the padded input has {n} + 2*{p} = {n + 2 * p}")
+        out_shape.append((n + 2 * p - extent) // s + 1)
+    return _ConvArgs(x, w, bias, stride, padding, dilation, tuple(out_shape))
+
+
+def _pad(x: np.ndarray, before: Sequence[int], after: Sequence[int] | None = None) -> np.ndarray:
+    """Zero-pad the spatial axes of `x` (N, C, *S); no copy when there is nothing to pad."""
+    after = before if after is None else after
+    if not any(before) and not any(after):
+        return x
+    return np.pad(x, [(0, 0), (0, 0)] + [(b, a) for b, a in zip(before, after)])
+
+
+def _windows(x_pad: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
+             dilation: Sequence[int], out_shape: Sequence[int]) -> np.ndarray:
+    """Read-only view ``(N, C, *S_out, *K)`` with ``view[n, c, i, k] = x_pad[n, c, s*i + d*k]``."""
+    nd = len(kernel)
+    extent = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    view = sliding_window_view(x_pad, extent, axis=tuple(range(2, 2 + nd)))
+    index = ((slice(None), slice(None))
+             + tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(stride, out_shape))
+             + tuple(slice(None, None, d) for d in dilation))
+    return view[index]
+
+
+def _correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], padding: Sequence[int],
+               dilation: Sequence[int], out_shape: Sequence[int]) -> np.ndarray:
+    """The vectorised correlation, without checks or bias: window view, then one tensordot."""
+    nd = x.ndim - 2
+    windows = _windows(_pad(x, padding), w.shape[2:], stride, dilation, out_shape)
+    # contract c and every kernel offset k:  (C_out, C_in, *K) . (N, C_in, *S_out, *K)
+    w_axes = [1] + list(range(2, 2 + nd))
+    win_axes = [1] + list(range(2 + nd, 2 + 2 * nd))
+    out = np.tensordot(w, windows, axes=(w_axes, win_axes))  # (C_out, N, *S_out)
+    return np.ascontiguousarray(np.moveaxis(out, 0, 1))
+
+
+# ----------------------------------------------------------------------------------------------
+# Public functions
+# ----------------------------------------------------------------------------------------------
+
+def output_size(in_size: IntOrTuple, kernel: IntOrTuple, *, stride: IntOrTuple = 1,
+                padding: IntOrTuple = 0, dilation: IntOrTuple = 1) -> int | tuple[int, ...]:
+    """Number of output samples of a correlation along each spatial axis.
+
+    ``out = floor((in + 2p - d(k-1) - 1) / s) + 1``
+
+    Parameters
+    ----------
+    in_size : int or tuple of int
+        Input size per spatial axis (without padding).
+    kernel : int or tuple of int
+        Kernel size per spatial axis.
+    stride, padding, dilation : int or tuple of int
+        As in :func:`correlate`; padding is added on both sides.
+
+    Returns
+    -------
+    int or tuple of int
+        An int when every argument is an int; a tuple (one entry per axis) when any argument is a
+        tuple, the ints being repeated for every axis.
+
+    Shapes
+    ------
+    Every tuple argument and the tuple result have one entry per spatial axis.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an int or a tuple of ints.
+    ValueError
+        If tuples have different lengths, a size/kernel/stride/dilation is below 1, padding is
+        negative, or the dilated kernel is larger than the padded input.
+
+    See Also
+    --------
+    correlate : whose output has these spatial sizes.
+
+    References
+    ----------
+    ``dumoulin2016guide``, relationships 1 to 6 (and 15 with dilation).
+
+    Examples
+    --------
+    >>> output_size(256, 3, padding=1)
+    256
+    >>> output_size((32, 64, 64), 3, stride=(1, 2, 2), padding=1)
+    (32, 32, 32)
+    >>> output_size(7, 3, dilation=2)
+    3
+    """
+    args = {"in_size": in_size, "kernel": kernel, "stride": stride, "padding": padding,
+            "dilation": dilation}
+    lengths = {name: len(v) for name, v in args.items() if isinstance(v, (tuple, list, np.ndarray))}
+    if len(set(lengths.values())) > 1:
+        raise ValueError("in_size: expected tuple arguments of one length (one entry per spatial "
+                         f"axis), got lengths {lengths}")
+    n = next(iter(lengths.values())) if lengths else 1
+    if lengths and n == 0:
+        raise ValueError(f"{next(iter(lengths))}: expected at least one spatial axis, got an empty tuple")
+    minima = {"in_size": 1, "kernel": 1, "stride": 1, "padding": 0, "dilation": 1}
+    norm = {name: as_tuple(v, n, name, minimum=minima[name]) for name, v in args.items()}
+    out = []
+    for axis, (i, k, s, p, d) in enumerate(zip(*norm.values())):
+        extent = d * (k - 1) + 1
+        if extent > i + 2 * p:
+            raise ValueError(f"kernel: expected a (dilated) kernel no larger than the padded input, "
+                             f"got extent {extent} = d(k-1)+1 with k={k}, d={d} (axis {axis}) for a "
+                             f"padded input of {i} + 2*{p} = {i + 2 * p}")
+        out.append((i + 2 * p - extent) // s + 1)
+    return tuple(out) if lengths else out[0]
+
+
+def correlate(x: Any, w: Any, bias: Any = None, *, stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+              dilation: IntOrTuple = 1) -> np.ndarray:
+    """Cross-correlation of a batch with a bank of kernels: what a convolution layer computes.
+
+    ``y[n, o, i] = bias[o] + sum_{c, k} w[o, c, k] * x_pad[n, c, s*i + d*k]``, with ``i`` and ``k``
+    multi-indices over the 1, 2 or 3 spatial axes. Vectorised: one window view of the padded
+    input (no copy) and one tensor contraction (see the module docstring).
+
+    Parameters
+    ----------
+    x : ndarray of float32 or float64
+        Input batch; its number of dims (3, 4 or 5) chooses 1-, 2- or 3-D correlation.
+    w : ndarray
+        Kernels, one per (output channel, input channel) pair.
+    bias : ndarray, optional
+        One value added to each output channel.
+    stride : int or tuple of int, default 1
+        Step between output positions, per spatial axis (>= 1).
+    padding : int or tuple of int, default 0
+        Zeros added on *both* sides of each spatial axis (>= 0).
+    dilation : int or tuple of int, default 1
+        Spacing between kernel taps (>= 1); the kernel then spans ``d(k-1)+1`` samples.
+
+    Returns
+    -------
+    ndarray
+        The correlation, in the dtype of `x`; equal to ``torch.nn.functional.conv1d/2d/3d``.
+
+    Shapes
+    ------
+    x : (N, C_in, *S);  w : (C_out, C_in, *K);  bias : (C_out,);  result : (N, C_out, *S_out)
+    with ``S_out = output_size(S, K, stride=..., padding=..., dilation=...)``.
+
+    Raises
+    ------
+    TypeError
+        If `x` is not real numeric data, or `w`/`bias` is a float array of another dtype than `x`.
+    ValueError
+        If `x` does not have 3-5 dims, `w` has not ``x.ndim`` dims or another number of input
+        channels, `bias` has the wrong length, stride/dilation < 1, padding < 0, a tuple has the
+        wrong length, or the dilated kernel is larger than the padded input.
+
+    See Also
+    --------
+    correlate_naive : the same numbers from explicit loops.
+    convolve : true convolution (kernel flipped).
+    correlate_backward : gradients with respect to x, w and bias.
+
+    References
+    ----------
+    ``dumoulin2016guide``; ``chellapilla2006high``.
+
+    Examples
+    --------
+    >>> x = np.arange(5.0).reshape(1, 1, 5)
+    >>> correlate(x, np.array([[[1.0, 0.0, -1.0]]]))
+    array([[[-2., -2., -2.]]])
+    >>> correlate(np.ones((2, 3, 8, 8)), np.ones((4, 3, 3, 3)), padding=1, stride=2).shape
+    (2, 4, 4, 4)
+    """
+    a = _check_args(x, w, bias, stride, padding, dilation)
+    out = _correlate(a.x, a.w, a.stride, a.padding, a.dilation, a.out_shape)
+    if a.bias is not None:
+        out += a.bias.reshape((1, -1) + (1,) * (a.x.ndim - 2))
+    return out
+
+
+def convolve(x: Any, w: Any, bias: Any = None, *, stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+             dilation: IntOrTuple = 1) -> np.ndarray:
+    """True convolution: :func:`correlate` with the kernel flipped along every spatial axis.
+
+    ``y[n, o, i] = bias[o] + sum_{c, k} w[o, c, K-1-k] * x_pad[n, c, s*i + d*k]``. For one
+    channel, ``padding=0`` is ``scipy.signal.convolve(..., mode="valid")`` and ``padding=k-1``
+    is ``mode="full"``. Unlike correlation it is commutative and associative (in full mode).
+
+    Parameters
+    ----------
+    x, w, bias, stride, padding, dilation
+        As in :func:`correlate`.
+
+    Returns
+    -------
+    ndarray
+        The convolution, in the dtype of `x`.
+
+    Shapes
+    ------
+    x : (N, C_in, *S);  w : (C_out, C_in, *K);  bias : (C_out,);  result : (N, C_out, *S_out)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`correlate`.
+
+    See Also
+    --------
+    correlate, scipy.signal.convolve
+
+    References
+    ----------
+    ``dumoulin2016guide``.
+
+    Examples
+    --------
+    >>> x = np.arange(5.0).reshape(1, 1, 5)
+    >>> convolve(x, np.array([[[1.0, 0.0, -1.0]]]))
+    array([[[2., 2., 2.]]])
+    """
+    a = _check_args(x, w, bias, stride, padding, dilation)
+    flipped = np.flip(a.w, axis=tuple(range(2, a.w.ndim)))
+    return correlate(a.x, flipped, a.bias, stride=a.stride, padding=a.padding, dilation=a.dilation)
+
+
+def correlate_backward(grad_out: Any, x: Any, w: Any, *, stride: IntOrTuple = 1,
+                       padding: IntOrTuple = 0, dilation: IntOrTuple = 1
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of ``L = sum(grad_out * correlate(x, w, bias, ...))`` with respect to x, w, bias.
+
+    * ``grad_bias[o] = sum_{n, i} grad_out[n, o, i]``.
+    * ``grad_w[o, c, k] = sum_{n, i} grad_out[n, o, i] * x_pad[n, c, s*i + d*k]``: the correlation
+      of the input with ``grad_out`` (the same window view as the forward pass, contracted with
+      ``grad_out`` instead of ``w``).
+    * ``grad_x`` is the *transposed* correlation: ``grad_out`` is dilated with ``s-1`` zeros
+      between its entries (nothing to do when ``s = 1``), zero-padded by ``d(k-1)`` on both sides
+      ("full" mode), and correlated with the kernel flipped along every spatial axis and with
+      its two channel axes swapped; finally the padding rows are cut off. For ``s = 1`` this is
+      the full correlation of ``grad_out`` with the flipped kernel, i.e. the full *convolution*
+      of ``grad_out`` with ``w``. Input samples that no window reaches (when the stride does not
+      divide ``in + 2p - d(k-1) - 1``) get gradient 0.
+
+    Parameters
+    ----------
+    grad_out : ndarray
+        Upstream gradient ``dL/dy``, the shape of ``correlate(x, w, ...)``.
+    x, w : ndarray
+        The forward pass's input and kernels.
+    stride, padding, dilation : int or tuple of int
+        As in the forward pass.
+
+    Returns
+    -------
+    grad_x, grad_w, grad_bias : ndarray
+        In the dtype of `x`; equal to torch autograd of ``F.conv1d/2d/3d``.
+
+    Shapes
+    ------
+    grad_out : (N, C_out, *S_out);  x, grad_x : (N, C_in, *S);  w, grad_w : (C_out, C_in, *K);
+    grad_bias : (C_out,)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`correlate`, and a ValueError if `grad_out` does not have the output's shape.
+
+    See Also
+    --------
+    correlate : the forward pass.
+
+    References
+    ----------
+    ``dumoulin2016guide``, chapter 4 (transposed convolution).
+
+    Examples
+    --------
+    >>> x, w = np.arange(5.0).reshape(1, 1, 5), np.array([[[1.0, 2.0]]])
+    >>> gx, gw, gb = correlate_backward(np.ones((1, 1, 4)), x, w)
+    >>> gx, gw, gb
+    (array([[[1., 3., 3., 3., 2.]]]), array([[[ 6., 10.]]]), array([4.]))
+    """
+    a = _check_args(x, w, None, stride, padding, dilation)
+    x, w, nd = a.x, a.w, a.x.ndim - 2
+    grad_out = _like_x(grad_out, "grad_out", x.dtype)
+    expected = (x.shape[0], w.shape[0]) + a.out_shape
+    if grad_out.shape != expected:
+        raise ValueError(f"grad_out: expected shape {expected} (the shape of correlate(x, w, ...)), "
+                         f"got {grad_out.shape}")
+    spatial = tuple(range(2, 2 + nd))
+    kernel = w.shape[2:]
+
+    grad_bias = grad_out.sum(axis=(0,) + spatial)
+
+    # grad_w: contract grad_out with the forward pass's window view over n and positions i
+    windows = _windows(_pad(x, a.padding), kernel, a.stride, a.dilation, a.out_shape)
+    grad_w = np.tensordot(grad_out, windows, axes=([0] + list(spatial), [0] + list(spatial)))
+
+    # grad_x: zero-dilate grad_out by the stride, pad to full size, correlate with the flipped,
+    # channel-transposed kernel
+    dilated = grad_out
+    if any(s > 1 for s in a.stride):
+        size = tuple(s * (o - 1) + 1 for s, o in zip(a.stride, a.out_shape))
+        dilated = np.zeros(grad_out.shape[:2] + size, dtype=grad_out.dtype)
+        dilated[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in a.stride)] = grad_out
+    full = [d * (k - 1) for k, d in zip(kernel, a.dilation)]
+    # input samples past the last window (the stride's remainder) receive no gradient
+    unused = [n + 2 * p - (d * (k - 1) + 1) - s * (o - 1)
+              for n, p, k, d, s, o in zip(x.shape[2:], a.padding, kernel, a.dilation, a.stride, a.out_shape)]
+    w_t = np.flip(w, axis=spatial).swapaxes(0, 1)  # (C_in, C_out, *K), flipped
+    padded = _pad(dilated, full, [f + u for f, u in zip(full, unused)])
+    padded_shape = tuple(n + 2 * p for n, p in zip(x.shape[2:], a.padding))
+    grad_x_pad = _correlate(padded, w_t, (1,) * nd, (0,) * nd, a.dilation, padded_shape)
+    crop = (slice(None), slice(None)) + tuple(slice(p, p + n) for p, n in zip(a.padding, x.shape[2:]))
+    grad_x = np.ascontiguousarray(grad_x_pad[crop])
+    return grad_x, grad_w, grad_bias
+
+
+def correlate_naive(x: Any, w: Any, bias: Any = None, *, stride: IntOrTuple = 1,
+                    padding: IntOrTuple = 0, dilation: IntOrTuple = 1) -> np.ndarray:
+    """Cross-correlation by explicit loops over samples, output channels and output positions.
+
+    The formula of :func:`correlate` written out: for each output position, cut the window of
+    the padded input that the (dilated) kernel covers and take its dot product with the kernel.
+    For teaching and for testing :func:`correlate`; slow, so use small inputs only.
+
+    Parameters
+    ----------
+    x, w, bias, stride, padding, dilation
+        As in :func:`correlate`.
+
+    Returns
+    -------
+    ndarray
+        The same values as :func:`correlate`, in the dtype of `x`.
+
+    Shapes
+    ------
+    x : (N, C_in, *S);  w : (C_out, C_in, *K);  bias : (C_out,);  result : (N, C_out, *S_out)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`correlate`.
+
+    See Also
+    --------
+    correlate : the vectorised version.
+
+    Examples
+    --------
+    >>> x = np.arange(5.0).reshape(1, 1, 5)
+    >>> correlate_naive(x, np.array([[[1.0, 0.0, -1.0]]]))
+    array([[[-2., -2., -2.]]])
+    """
+    a = _check_args(x, w, bias, stride, padding, dilation)
+    x_pad = _pad(a.x, a.padding)
+    kernel = a.w.shape[2:]
+    out = np.zeros((a.x.shape[0], a.w.shape[0]) + a.out_shape, dtype=a.x.dtype)
+    for n in range(a.x.shape[0]):
+        for o in range(a.w.shape[0]):
+            for i in np.ndindex(*a.out_shape):
+                # the window that the dilated kernel covers at output position i
+                window = tuple(slice(s * ii, s * ii + d * (k - 1) + 1, d)
+                               for ii, s, d, k in zip(i, a.stride, a.dilation, kernel))
+                value = np.sum(x_pad[(n, slice(None)) + window] * a.w[o])
+                out[(n, o) + i] = value + (a.bias[o] if a.bias is not None else 0)
+    return out
