@@ -26,15 +26,19 @@ same numbers with no Python loop over positions, in three steps ("im2col"):
    ``windows[n, c, i, k]`` *is* the input sample ``x_pad[n, c, s*i + d*k]``: it reuses the
    input's memory with extra strides. Dilation and stride are plain slices ``[::d]`` (window
    axes) and ``[::s]`` (position axes) of that view, so they cost nothing either.
-3. **One matrix product.** Summing over ``c`` and ``k`` is a tensor contraction,
-   :func:`numpy.tensordot` of ``w (C_out, C_in*prod(K))`` with the windows regrouped as
-   ``(C_in*prod(K), N*prod(S_out))``. This is the only copy (the "column matrix", ``prod(K)``
-   times the input), and the product runs in optimised BLAS code.
+3. **One matrix product.** The view is regrouped into the "column matrix"
+   ``cols (N, C_in*prod(K), prod(S_out))``: column ``i`` of sample ``n`` holds the window under
+   output position ``i``. This is the only copy (``prod(K)`` times the input; the copy runs
+   along the output positions, the input's own memory order, so it is fast). Summing over ``c``
+   and ``k`` is then one matrix product, ``w.reshape(C_out, -1) @ cols``, batched over ``n`` by
+   :func:`numpy.matmul` and run by optimised BLAS code; its result ``(N, C_out, prod(S_out))``
+   is already the output's memory layout, so a reshape finishes the job.
 
 So the multiply-adds are exactly those of the loop, regrouped into one general matrix multiply
-(GEMM), which is also how cuDNN and many CPU libraries implement convolution layers. The
-backward pass reuses the same pieces: the weight gradient contracts the same window view with
-``grad_out``, and the input gradient is a correlation of ``grad_out`` (zero-dilated by the stride,
+(GEMM), which is also how Caffe, early cuDNN and many CPU libraries implement convolution
+layers. A loop over the few kernel offsets (one small product per offset) was measured too and
+was slower (see ``benchmarks/bench_convolution.py``). The backward pass reuses the same pieces:
+the weight gradient contracts the same column matrix with ``grad_out``, and the input gradient is a correlation of ``grad_out`` (zero-dilated by the stride,
 zero-padded to "full" size) with the spatially flipped, channel-transposed kernel.
 
 Dtypes
@@ -162,16 +166,26 @@ def _windows(x_pad: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
     return view[index]
 
 
+def _im2col(x_pad: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
+            dilation: Sequence[int], out_shape: Sequence[int]) -> np.ndarray:
+    """The column matrix ``(N, C*prod(K), prod(S_out))``: every window of the padded input as a column.
+
+    ``cols[n, (c, k), i] = x_pad[n, c, s*i + d*k]``. The window view costs nothing; the one copy
+    runs with the output positions as the fast axis, which is the input's own memory order.
+    """
+    nd = len(kernel)
+    windows = _windows(x_pad, kernel, stride, dilation, out_shape)  # (N, C, *S_out, *K)
+    order = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+    n, c = x_pad.shape[:2]
+    return windows.transpose(order).reshape(n, c * int(np.prod(kernel)), int(np.prod(out_shape)))
+
+
 def _correlate(x: np.ndarray, w: np.ndarray, stride: Sequence[int], padding: Sequence[int],
                dilation: Sequence[int], out_shape: Sequence[int]) -> np.ndarray:
-    """The vectorised correlation, without checks or bias: window view, then one tensordot."""
-    nd = x.ndim - 2
-    windows = _windows(_pad(x, padding), w.shape[2:], stride, dilation, out_shape)
-    # contract c and every kernel offset k:  (C_out, C_in, *K) . (N, C_in, *S_out, *K)
-    w_axes = [1] + list(range(2, 2 + nd))
-    win_axes = [1] + list(range(2 + nd, 2 + 2 * nd))
-    out = np.tensordot(w, windows, axes=(w_axes, win_axes))  # (C_out, N, *S_out)
-    return np.ascontiguousarray(np.moveaxis(out, 0, 1))
+    """The vectorised correlation, without checks or bias: im2col, then one (batched) matmul."""
+    cols = _im2col(_pad(x, padding), w.shape[2:], stride, dilation, out_shape)
+    out = np.matmul(w.reshape(w.shape[0], -1), cols)  # (C_out, C_in*K) @ (N, C_in*K, P)
+    return out.reshape((x.shape[0], w.shape[0]) + tuple(out_shape))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -431,9 +445,10 @@ def correlate_backward(grad_out: Any, x: Any, w: Any, *, stride: IntOrTuple = 1,
 
     grad_bias = grad_out.sum(axis=(0,) + spatial)
 
-    # grad_w: contract grad_out with the forward pass's window view over n and positions i
-    windows = _windows(_pad(x, a.padding), kernel, a.stride, a.dilation, a.out_shape)
-    grad_w = np.tensordot(grad_out, windows, axes=([0] + list(spatial), [0] + list(spatial)))
+    # grad_w: contract grad_out with the forward pass's column matrix over n and positions i
+    cols = _im2col(_pad(x, a.padding), kernel, a.stride, a.dilation, a.out_shape)
+    g = grad_out.reshape(grad_out.shape[0], grad_out.shape[1], -1)  # (N, C_out, P)
+    grad_w = np.tensordot(g, cols, axes=([0, 2], [0, 2])).reshape(w.shape)
 
     # grad_x: zero-dilate grad_out by the stride, pad to full size, correlate with the flipped,
     # channel-transposed kernel
