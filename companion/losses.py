@@ -1,0 +1,511 @@
+"""Segmentation losses in NumPy: softmax, cross-entropy, soft Dice and their gradients.
+
+A segmentation network outputs ``logits (N, K, *S)``: K raw scores per voxel. The losses below
+compare them with an integer label map ``target (N, *S)`` (values in ``[0, K)``).
+
+- :func:`softmax`, :func:`log_softmax` — numerically stable (finite for ``|z| >= 1e4``).
+- :func:`cross_entropy` — the negative log-likelihood of a per-voxel categorical model; equal to
+  ``torch.nn.functional.cross_entropy`` (class weights, reductions ``mean``/``sum``/``none``).
+- :func:`cross_entropy_grad` — ``dCE/dz = (softmax(z) - onehot(y)) * w[y] / normaliser``.
+- :func:`soft_dice`, :func:`soft_dice_grad` — ``D = (2 Σ p y + eps) / (Σ p + Σ y + eps)`` and
+  ``dD/dp_i = (2 y_i - D) / (Σ p + Σ y + eps)``.
+- :func:`dice_loss`, :func:`dice_loss_grad` — ``1 - mean D`` of the softmax probabilities; equal to
+  MONAI ``DiceLoss(softmax=True, to_onehot_y=True, smooth_nr=eps, smooth_dr=eps)``.
+- :func:`composite_loss`, :func:`composite_loss_grad` — ``alpha * CE + beta * Dice loss``; equal to
+  MONAI ``DiceCELoss(lambda_ce=alpha, lambda_dice=beta)``.
+
+The torch twins, for training, are in :mod:`companion.models.losses`.
+
+References
+----------
+milletari2016vnet, sudre2017generalised, gneiting2007strictly
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from companion._validation import as_float_array, as_int, as_positive_float
+
+__all__ = [
+    "softmax", "log_softmax", "one_hot", "cross_entropy", "cross_entropy_grad", "soft_dice",
+    "soft_dice_grad", "dice_loss", "dice_loss_grad", "composite_loss", "composite_loss_grad",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# --------------------------------------------------------------------------------------------
+# Private checkers
+# --------------------------------------------------------------------------------------------
+
+def _as_logits(logits: Any, *, min_dims: int) -> np.ndarray:
+    z = as_float_array(logits, "logits")
+    if z.ndim < min_dims:
+        raise ValueError(f"logits: expected (N, K, *S) with at least {min_dims} dims, got shape {z.shape}")
+    if z.shape[1] < 1:
+        raise ValueError(f"logits: expected at least 1 class on axis 1, got shape {z.shape}")
+    return z
+
+
+def _as_target(target: Any, logits: np.ndarray) -> np.ndarray:
+    """Integer labels of shape ``(N, *S)`` in ``[0, K)``; returned as int64."""
+    if hasattr(target, "detach") and hasattr(target, "numpy"):
+        target = target.detach().cpu().numpy()
+    if target is None or isinstance(target, (str, bytes)):
+        raise TypeError(f"target: expected an integer array of class labels, got {type(target).__name__}")
+    t = np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"target: expected an integer array of class labels (int64), got dtype {t.dtype}")
+    want = (logits.shape[0],) + logits.shape[2:]
+    if t.shape != want:
+        hint = " (drop the channel axis: target[:, 0])" if t.ndim == logits.ndim and t.shape[1] == 1 else ""
+        raise ValueError(f"target: expected shape {want} = (N, *S) of logits {logits.shape}, got {t.shape}{hint}")
+    k = logits.shape[1]
+    if t.size and (t.min() < 0 or t.max() >= k):
+        raise ValueError(f"target: expected class labels in [0, {k}) for K={k} classes, "
+                         f"got values in [{t.min()}, {t.max()}]")
+    return t.astype(np.int64, copy=False)
+
+
+def _as_weight(weight: Any, k: int, dtype: np.dtype) -> np.ndarray | None:
+    if weight is None:
+        return None
+    w = as_float_array(weight, "weight")
+    if w.shape != (k,):
+        raise ValueError(f"weight: expected shape ({k},), one weight per class, got {w.shape}")
+    if np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise ValueError(f"weight: expected finite non-negative class weights, got {w}")
+    return w.astype(dtype, copy=False)
+
+
+def _as_reduction(reduction: Any) -> str:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction: expected 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+
+# --------------------------------------------------------------------------------------------
+# Softmax
+# --------------------------------------------------------------------------------------------
+
+def softmax(z: Any, axis: int = 1) -> np.ndarray:
+    """Softmax along `axis`, stable for any finite input.
+
+    ``softmax(z)_k = exp(z_k - m) / Σ_j exp(z_j - m)`` with ``m = max_j z_j``: subtracting the
+    maximum changes nothing mathematically and keeps every exponent ``<= 0``, so nothing
+    overflows (``exp(1e4)`` would be ``inf`` in float64).
+
+    Parameters
+    ----------
+    z : ndarray of float32 or float64
+        Logits.
+    axis : int, default 1
+        The class axis (axis 1 in ``(N, K, *S)``).
+
+    Returns
+    -------
+    ndarray
+        Probabilities, non-negative, summing to 1 along `axis`; dtype of `z`.
+
+    Shapes
+    ------
+    z : any shape with `axis`;  result : the same.
+
+    Raises
+    ------
+    TypeError
+        If `z` is not real numeric data.
+
+    Examples
+    --------
+    >>> softmax(np.array([[1e4, 0.0, -1e4]]), axis=1).round(3)
+    array([[1., 0., 0.]])
+    """
+    z = as_float_array(z, "z")
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(z: Any, axis: int = 1) -> np.ndarray:
+    """Log of the softmax, computed without forming the softmax: ``z - m - log Σ exp(z - m)``.
+
+    ``log(softmax(z))`` would give ``log(0) = -inf`` for a logit 1e4 below the maximum; this
+    form gives the exact finite value ``-1e4``.
+
+    Shapes
+    ------
+    z : any shape with `axis`;  result : the same.
+
+    Examples
+    --------
+    >>> log_softmax(np.array([[1e4, 0.0]]), axis=1)
+    array([[     0., -10000.]])
+    """
+    z = as_float_array(z, "z")
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def one_hot(target: Any, num_classes: int, *, dtype: Any = np.float64) -> np.ndarray:
+    """One-hot encoding with the class axis at position 1: ``(N, *S)`` → ``(N, K, *S)``.
+
+    Raises
+    ------
+    TypeError
+        If `target` is not an integer array.
+    ValueError
+        If a label is outside ``[0, num_classes)``.
+    """
+    k = as_int(num_classes, "num_classes", minimum=1)
+    t = np.asarray(target.detach().cpu().numpy() if hasattr(target, "detach") else target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"target: expected an integer array of class labels (int64), got dtype {t.dtype}")
+    if t.ndim < 1:
+        raise ValueError(f"target: expected (N, *S) with at least 1 dim, got shape {t.shape}")
+    if t.size and (t.min() < 0 or t.max() >= k):
+        raise ValueError(f"target: expected class labels in [0, {k}) for K={k} classes, "
+                         f"got values in [{t.min()}, {t.max()}]")
+    eye = np.eye(k, dtype=dtype)
+    return np.moveaxis(eye[t], -1, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-entropy
+# --------------------------------------------------------------------------------------------
+
+def cross_entropy(logits: Any, target: Any, *, weight: Any = None, reduction: str = "mean") -> np.ndarray:
+    """Cross-entropy (negative log-likelihood) of integer labels under softmax probabilities.
+
+    Per voxel ``l_i = -w[y_i] log softmax(z_i)[y_i]``. ``"sum"`` gives ``Σ_i l_i``; ``"mean"``
+    gives ``Σ_i l_i / Σ_i w[y_i]`` (the weighted mean torch uses, which is the plain mean over
+    all N·S voxels when `weight` is None); ``"none"`` gives the map of ``l_i``.
+
+    Parameters
+    ----------
+    logits : ndarray of float32 or float64
+        Raw scores, one channel per class.
+    target : ndarray of int
+        The class label of each voxel, in ``[0, K)``.
+    weight : ndarray, optional
+        One non-negative weight per class (e.g. inverse class frequency).
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Returns
+    -------
+    ndarray
+        0-d array (``"mean"``, ``"sum"``) or the per-voxel map (``"none"``), dtype of `logits`.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S);  weight : (K,);  result : () or (N, *S)
+
+    Raises
+    ------
+    TypeError
+        If `logits` is not a float array or `target` not an integer array.
+    ValueError
+        Shape mismatch, labels outside ``[0, K)``, a bad `weight` or `reduction`.
+
+    See Also
+    --------
+    cross_entropy_grad, companion.models.losses.cross_entropy
+
+    Examples
+    --------
+    >>> z = np.array([[2.0, 0.0]])            # one voxel, two classes
+    >>> float(cross_entropy(z, np.array([0])).round(4))   # -log(e^2 / (e^2 + 1))
+    0.1269
+    """
+    z = _as_logits(logits, min_dims=2)
+    t = _as_target(target, z)
+    w = _as_weight(weight, z.shape[1], z.dtype)
+    reduction = _as_reduction(reduction)
+    logp = log_softmax(z, axis=1)
+    nll = -np.take_along_axis(logp, t[:, None], axis=1)[:, 0]
+    wy = None if w is None else w[t]
+    if wy is not None:
+        nll = nll * wy
+    if reduction == "none":
+        return nll
+    if reduction == "sum":
+        return np.asarray(nll.sum(), dtype=z.dtype)
+    denom = nll.size if wy is None else wy.sum()
+    return np.asarray(nll.sum() / denom, dtype=z.dtype)
+
+
+def cross_entropy_grad(logits: Any, target: Any, *, weight: Any = None, reduction: str = "mean",
+                       grad_out: Any = None) -> np.ndarray:
+    """Gradient of :func:`cross_entropy` with respect to the logits.
+
+    ``∂l_i/∂z_i = w[y_i] (softmax(z_i) - onehot(y_i))``, divided by ``Σ_i w[y_i]`` (or N·S) for
+    ``"mean"``. For ``"none"`` the result is the gradient of ``Σ_i grad_out_i l_i``.
+
+    Parameters
+    ----------
+    logits, target, weight, reduction
+        As in :func:`cross_entropy`.
+    grad_out : float or ndarray, optional
+        Upstream gradient: a scalar for ``"mean"``/``"sum"`` (default 1), a ``(N, *S)`` map for
+        ``"none"`` (default ones).
+
+    Returns
+    -------
+    ndarray
+        ``dL/dz``, dtype of `logits`.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S);  result : (N, K, *S)
+
+    Examples
+    --------
+    >>> z, y = np.array([[2.0, 0.0]]), np.array([0])
+    >>> cross_entropy_grad(z, y).round(4)      # softmax(z) - onehot(y)
+    array([[-0.1192,  0.1192]])
+    """
+    z = _as_logits(logits, min_dims=2)
+    t = _as_target(target, z)
+    w = _as_weight(weight, z.shape[1], z.dtype)
+    reduction = _as_reduction(reduction)
+    grad = softmax(z, axis=1) - one_hot(t, z.shape[1], dtype=z.dtype)
+    wy = np.ones(t.shape, dtype=z.dtype) if w is None else w[t]
+    if reduction == "none":
+        g = np.ones(t.shape, dtype=z.dtype) if grad_out is None else as_float_array(grad_out, "grad_out")
+        if g.shape != t.shape:
+            raise ValueError(f"grad_out: expected shape {t.shape} for reduction='none', got {g.shape}")
+        scale = wy * g
+    else:
+        g = 1.0 if grad_out is None else float(as_float_array(grad_out, "grad_out", ndim=0))
+        scale = wy * g if reduction == "sum" else wy * (g / wy.sum())
+    return (grad * scale[:, None]).astype(z.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Soft Dice
+# --------------------------------------------------------------------------------------------
+
+def _dice_axes(ndim: int, batch: bool) -> tuple[int, ...]:
+    return ((0,) if batch else ()) + tuple(range(2, ndim))
+
+
+def soft_dice(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = False) -> np.ndarray:
+    """Soft Dice overlap for each sample and class.
+
+    ``D = (2 Σ p·y + eps) / (Σ p + Σ y + eps)``, sums over the spatial axes (and the batch axis
+    when `batch`). With hard 0/1 inputs and ``eps = 0`` it is the Dice coefficient
+    ``2|P ∩ Y| / (|P| + |Y|)``.
+
+    Parameters
+    ----------
+    probs : ndarray of float32 or float64
+        Class probabilities, e.g. ``softmax(logits, axis=1)``.
+    onehot : ndarray
+        One-hot reference labels, same shape as `probs`.
+    eps : float, default 1e-5
+        Smoothing; a class absent from both arrays scores 1 instead of 0/0.
+    batch : bool, default False
+        Sum over the batch too, giving one Dice per class.
+
+    Returns
+    -------
+    ndarray
+        Dice per (sample, class), or per class with `batch`; dtype of `probs`.
+
+    Shapes
+    ------
+    probs, onehot : (N, K, *S);  result : (N, K), or (K,) with `batch`
+
+    Raises
+    ------
+    TypeError
+        If `probs` is not a float32 or float64 array.
+    ValueError
+        If `probs` has fewer than 3 dims or `onehot` has a different shape.
+
+    Examples
+    --------
+    >>> p = np.array([[[0.9, 0.8, 0.1, 0.0]]])     # (N=1, K=1, L=4)
+    >>> y = np.array([[[1.0, 1.0, 0.0, 0.0]]])
+    >>> soft_dice(p, y, eps=0).round(4)              # 2 * 1.7 / (1.8 + 2)
+    array([[0.8947]])
+    """
+    p = as_float_array(probs, "probs")
+    if p.ndim < 3:
+        raise ValueError(f"probs: expected (N, K, *S) with at least 3 dims, got shape {p.shape}")
+    y = as_float_array(onehot, "onehot").astype(p.dtype, copy=False)
+    if y.shape != p.shape:
+        raise ValueError(f"onehot: expected shape {p.shape} (same as probs), got {y.shape}")
+    eps = as_positive_float(eps, "eps", allow_zero=True)
+    axes = _dice_axes(p.ndim, batch)
+    overlap = np.sum(p * y, axis=axes)
+    return ((2 * overlap + eps) / (p.sum(axis=axes) + y.sum(axis=axes) + eps)).astype(p.dtype, copy=False)
+
+
+def soft_dice_grad(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = False,
+                   grad_out: Any = None) -> np.ndarray:
+    """Gradient of ``Σ grad_out · soft_dice(probs, onehot)`` with respect to `probs`.
+
+    With ``I = Σ p y`` and ``U = Σ p + Σ y + eps``, ``D = (2I + eps)/U`` and
+    ``∂D/∂p_i = (2 y_i U - (2I + eps)) / U² = (2 y_i - D) / U``: a foreground voxel
+    (``y_i = 1``) is pushed up by ``(2 - D)/U``, a background voxel down by ``D/U``. ``U`` is
+    about twice the foreground size, whatever the size of the image.
+
+    Parameters
+    ----------
+    probs, onehot, eps, batch
+        As in :func:`soft_dice`.
+    grad_out : ndarray, optional
+        Upstream gradient per Dice value, shape of the result of :func:`soft_dice` (default ones).
+
+    Returns
+    -------
+    ndarray
+        ``∂/∂p``, same shape and dtype as `probs`.
+
+    Shapes
+    ------
+    probs, onehot : (N, K, *S);  grad_out : (N, K) or (K,);  result : (N, K, *S)
+    """
+    p = as_float_array(probs, "probs")
+    if p.ndim < 3:
+        raise ValueError(f"probs: expected (N, K, *S) with at least 3 dims, got shape {p.shape}")
+    y = as_float_array(onehot, "onehot").astype(p.dtype, copy=False)
+    if y.shape != p.shape:
+        raise ValueError(f"onehot: expected shape {p.shape} (same as probs), got {y.shape}")
+    eps = as_positive_float(eps, "eps", allow_zero=True)
+    axes = _dice_axes(p.ndim, batch)
+    u = p.sum(axis=axes, keepdims=True) + y.sum(axis=axes, keepdims=True) + eps
+    d = (2 * np.sum(p * y, axis=axes, keepdims=True) + eps) / u
+    want = tuple(np.squeeze(d, axis=axes).shape)
+    g = np.ones(want, dtype=p.dtype) if grad_out is None else as_float_array(grad_out, "grad_out")
+    if g.shape != want:
+        raise ValueError(f"grad_out: expected shape {want}, one per Dice value, got {g.shape}")
+    g = g.reshape(d.shape)
+    return ((2 * y - d) / u * g).astype(p.dtype, copy=False)
+
+
+def _softmax_backward(probs: np.ndarray, grad_p: np.ndarray) -> np.ndarray:
+    """Chain rule through softmax on axis 1: ``∂/∂z_k = p_k (g_k - Σ_j p_j g_j)``."""
+    return probs * (grad_p - np.sum(probs * grad_p, axis=1, keepdims=True))
+
+
+def _dice_parts(logits: Any, target: Any, eps: float, include_background: bool):
+    z = _as_logits(logits, min_dims=3)
+    t = _as_target(target, z)
+    eps = as_positive_float(eps, "eps", allow_zero=True)
+    if not isinstance(include_background, (bool, np.bool_)):
+        raise TypeError(f"include_background: expected a bool, got {type(include_background).__name__}")
+    if not include_background and z.shape[1] < 2:
+        raise ValueError(f"include_background: False needs K >= 2 classes, got K={z.shape[1]}")
+    p = softmax(z, axis=1)
+    y = one_hot(t, z.shape[1], dtype=z.dtype)
+    first = 0 if include_background else 1
+    return z, p, y, first, eps
+
+
+def dice_loss(logits: Any, target: Any, *, eps: float = 1e-5, include_background: bool = True,
+              batch: bool = False) -> np.ndarray:
+    """Soft Dice loss ``1 - mean_{n,k} D_{n,k}`` of the softmax probabilities.
+
+    ``p = softmax(logits)``, ``y = onehot(target)``, ``D`` from :func:`soft_dice`. Equal to MONAI
+    ``DiceLoss(softmax=True, to_onehot_y=True, smooth_nr=eps, smooth_dr=eps,
+    include_background=include_background, batch=batch)`` called as ``loss(logits, target[:, None])``:
+    MONAI wants the label map with a channel axis, ``(N, 1, *S)``; we take ``(N, *S)`` like
+    ``F.cross_entropy``.
+
+    Parameters
+    ----------
+    logits : ndarray of float32 or float64
+    target : ndarray of int
+    eps : float, default 1e-5
+        Added to numerator and denominator (MONAI's ``smooth_nr`` and ``smooth_dr``).
+    include_background : bool, default True
+        With False, class 0 is left out of the mean (MONAI's option of the same name).
+    batch : bool, default False
+        Sum over the batch before dividing: one Dice per class for the whole batch.
+
+    Returns
+    -------
+    ndarray
+        0-d loss in ``[0, 1]``, dtype of `logits`.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cross_entropy`; also ``include_background=False`` with one class.
+
+    See Also
+    --------
+    soft_dice, dice_loss_grad, companion.models.losses.dice_loss
+
+    References
+    ----------
+    milletari2016vnet
+    """
+    z, p, y, first, eps = _dice_parts(logits, target, eps, include_background)
+    d = soft_dice(p[:, first:], y[:, first:], eps, batch=batch)
+    return np.asarray(1 - d.mean(), dtype=z.dtype)
+
+
+def dice_loss_grad(logits: Any, target: Any, *, eps: float = 1e-5, include_background: bool = True,
+                   batch: bool = False) -> np.ndarray:
+    """Gradient of :func:`dice_loss` with respect to the logits (through softmax).
+
+    ``∂L/∂p = -(2y - D)/(U · M)`` from :func:`soft_dice_grad` (``M`` Dice values in the mean), then
+    ``∂L/∂z_k = p_k (∂L/∂p_k - Σ_j p_j ∂L/∂p_j)``.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S);  result : (N, K, *S)
+    """
+    z, p, y, first, eps = _dice_parts(logits, target, eps, include_background)
+    n_values = (1 if batch else z.shape[0]) * (z.shape[1] - first)
+    grad_p = np.zeros_like(p)
+    grad_p[:, first:] = -soft_dice_grad(p[:, first:], y[:, first:], eps, batch=batch) / n_values
+    return _softmax_backward(p, grad_p).astype(z.dtype, copy=False)
+
+
+def composite_loss(logits: Any, target: Any, *, alpha: float = 1.0, beta: float = 1.0, eps: float = 1e-5,
+                   include_background: bool = True, batch: bool = False) -> np.ndarray:
+    """Composite loss ``alpha * cross_entropy + beta * dice_loss``.
+
+    Cross-entropy is the plain mean over every voxel and class label; `include_background` and
+    `batch` apply to the Dice term only. Equal to MONAI ``DiceCELoss(softmax=True,
+    to_onehot_y=True, lambda_ce=alpha, lambda_dice=beta, smooth_nr=eps, smooth_dr=eps,
+    include_background=..., batch=...)(logits, target[:, None])``.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S)
+
+    See Also
+    --------
+    cross_entropy, dice_loss, composite_loss_grad, companion.models.losses.composite_loss
+    """
+    alpha = as_positive_float(alpha, "alpha", allow_zero=True)
+    beta = as_positive_float(beta, "beta", allow_zero=True)
+    dl = dice_loss(logits, target, eps=eps, include_background=include_background, batch=batch)
+    ce = cross_entropy(logits, target)
+    return np.asarray(alpha * ce + beta * dl, dtype=dl.dtype)
+
+
+def composite_loss_grad(logits: Any, target: Any, *, alpha: float = 1.0, beta: float = 1.0,
+                        eps: float = 1e-5, include_background: bool = True, batch: bool = False) -> np.ndarray:
+    """Gradient of :func:`composite_loss`: ``alpha * cross_entropy_grad + beta * dice_loss_grad``.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S);  result : (N, K, *S)
+    """
+    alpha = as_positive_float(alpha, "alpha", allow_zero=True)
+    beta = as_positive_float(beta, "beta", allow_zero=True)
+    gd = dice_loss_grad(logits, target, eps=eps, include_background=include_background, batch=batch)
+    gc = cross_entropy_grad(logits, target)
+    return (alpha * gc + beta * gd).astype(gd.dtype, copy=False)
