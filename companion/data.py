@@ -77,20 +77,26 @@ def _place_balls(
     tries; raises ValueError naming `arg` when the balls do not fit.
     """
     candidates = np.argwhere(inside)
-    balls: list[tuple[np.ndarray, float]] = []
-    for _ in range(200 * max(n, 1)):
-        if len(balls) == n:
+    best: list[tuple[np.ndarray, float]] = []
+    for _restart in range(40):  # greedy placement, restarted when it paints itself into a corner
+        balls: list[tuple[np.ndarray, float]] = []
+        for _ in range(60 * max(n, 1)):
+            if len(balls) == n:
+                break
+            r = rng.uniform(*radius_range)
+            idx = tuple(candidates[rng.integers(len(candidates))])
+            centre = np.array([c[idx] for c in coords])
+            if any(np.linalg.norm(centre - c) < r + rc + gap for c, rc in balls):
+                continue
+            dist2 = sum((c - x0) ** 2 for c, x0 in zip(coords, centre))
+            if not np.all(inside[dist2 <= r**2]):  # the whole lesion lies inside the shrunken body
+                continue
+            balls.append((centre, r))
+        if len(balls) > len(best):
+            best = balls
+        if len(best) == n:
             break
-        r = rng.uniform(*radius_range)
-        idx = tuple(candidates[rng.integers(len(candidates))])
-        centre = np.array([c[idx] for c in coords])
-        if any(np.linalg.norm(centre - c) < r + rc + gap for c, rc in balls):
-            continue
-        dist2 = sum((c - x0) ** 2 for c, x0 in zip(coords, centre))
-        ball = dist2 <= r**2
-        if not np.all(inside[ball]):  # the whole lesion must lie inside the eroded body
-            continue
-        balls.append((centre, r))
+    balls = best
     if len(balls) < n:
         raise ValueError(f"{arg}: expected a number of lesions that fits in the body, got {n} "
                          f"(only {len(balls)} fit; use fewer lesions or a larger size)")
@@ -117,7 +123,7 @@ def _render(rng, coords, extent, n_lesions, noise, radius_range, texture_sigma, 
         image = np.where(_ellipsoid(coords, organ_c, organ_axes) & body, level, image)
     image = image + np.where(body, _TEXTURE * _smooth_noise(rng, shape, texture_sigma), 0.0)
     # Lesions inside a shrunken body, so that they never touch the skin.
-    inner = _ellipsoid(coords, centre, [0.8 * a for a in body_axes])
+    inner = _ellipsoid(coords, centre, [0.85 * a for a in body_axes])
     mask = np.zeros(shape, dtype=np.int64)
     for c, r in _place_balls(rng, n_lesions, radius_range, inner, coords, gap=gap, arg=arg):
         ball = sum((x - x0) ** 2 for x, x0 in zip(coords, c)) <= r**2
@@ -273,7 +279,7 @@ def phantom_3d(shape: tuple[int, int, int] = (32, 64, 64),
     volume, mask = _render(rng, coords, extent, n_lesions, noise,
                            radius_range=(0.10 * r_min, 0.15 * r_min),
                            texture_sigma=tuple(max(n / 12, 1.0) for n in shape),
-                           gap=2.0 * max(spacing), arg="n_lesions")
+                           gap=1.5 * max(spacing), arg="n_lesions")
     return volume, mask, spacing
 
 
