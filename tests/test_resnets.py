@@ -1,0 +1,138 @@
+"""PlainNet / ResidualNet: equal size, the residual gradient identity (centred differences and
+autograd), and gradient norms through depth against the linear theory sigma^{2L} / (1+sigma²)^L."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from companion.models import PlainNet, ResidualNet
+from companion.models.resnets import layer_gradient_norms
+
+
+def n_params(m):
+    return sum(p.numel() for p in m.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    pytest.param(dict(depth=5, width=8), 5 * 64, id="linear"),
+    pytest.param(dict(depth=3, width=4, dims=1), 3 * 4 * 4 * 3, id="conv1d"),
+    pytest.param(dict(depth=3, width=4, dims=2, norm="batch", in_channels=1, num_classes=2),
+                 3 * (4 * 4 * 9 + 8) + (9 * 4 + 4) + (4 * 2 + 2), id="conv2d-bn-stem-head"),
+])
+def test_plain_and_residual_have_equal_parameter_counts(kwargs, expected):
+    assert n_params(PlainNet(**kwargs)) == n_params(ResidualNet(**kwargs)) == expected
+
+
+def test_forward_is_the_documented_recursion():
+    torch.manual_seed(0)
+    x = torch.randn(5, 6, dtype=torch.float64)
+    for cls, residual in [(PlainNet, False), (ResidualNet, True)]:
+        net = cls(3, 6, activation="relu", sigma=1.3).double()
+        h = x
+        for block in net.blocks:
+            f = torch.relu(h) @ block.linear.weight.T
+            h = h + f if residual else f
+        torch.testing.assert_close(net(x), h, rtol=1e-12, atol=1e-12)
+
+
+def test_zero_branches_give_identity_and_zero():
+    x = torch.randn(4, 8)
+    assert torch.equal(ResidualNet(6, 8, sigma=0.0)(x), x)
+    assert torch.count_nonzero(PlainNet(6, 8, sigma=0.0)(x)) == 0
+
+
+def test_init_scale_and_seed():
+    net = PlainNet(4, 256, sigma=0.5)
+    w = torch.cat([b.linear.weight.detach().flatten() for b in net.blocks])
+    assert float(w.std()) == pytest.approx(0.5 / 16, rel=0.02)  # sigma / sqrt(fan_in)
+    state = torch.random.get_rng_state()
+    a, b = ResidualNet(3, 8, seed=7), ResidualNet(3, 8, seed=7)
+    assert torch.equal(torch.random.get_rng_state(), state)  # global generator untouched
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.equal(a.blocks[0].linear.weight, ResidualNet(3, 8, seed=8).blocks[0].linear.weight)
+
+
+def _numerical_vjp(f, x, g, h=1e-6):
+    grad = torch.zeros_like(x)
+    flat = x.reshape(-1)
+    for i in range(flat.numel()):
+        xp, xm = flat.clone(), flat.clone()
+        xp[i] += h
+        xm[i] -= h
+        grad.view(-1)[i] = torch.sum(g * (f(xp.view_as(x)) - f(xm.view_as(x)))) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("dims, shape", [pytest.param(0, (3, 5), id="linear"),
+                                          pytest.param(2, (2, 3, 4, 4), id="conv2d")])
+def test_residual_block_gradient_is_identity_plus_jacobian_transpose(dims, shape):
+    torch.manual_seed(1)
+    width = shape[1]
+    net = ResidualNet(1, width, dims=dims, activation="relu", sigma=1.5).double()
+    branch = net.blocks[0]
+    x = torch.randn(shape, dtype=torch.float64) + 0.05  # values away from the ReLU kink (tiny h)
+    g = torch.randn(shape, dtype=torch.float64)
+    # dL/dx = g + J_F^T g, with J_F from autograd.functional
+    jac = torch.autograd.functional.jacobian(branch, x).reshape(x.numel(), x.numel())
+    formula = (g.reshape(-1) + jac.T @ g.reshape(-1)).reshape(shape)
+    numeric = _numerical_vjp(net, x, g)
+    xr = x.clone().requires_grad_(True)
+    (auto,) = torch.autograd.grad(net(xr), xr, grad_outputs=g)
+    rel = float((formula - numeric).abs().max() / (formula.abs().max()))
+    assert rel < 1e-7, rel
+    torch.testing.assert_close(auto, formula, rtol=1e-12, atol=1e-12)
+    # the plain block misses exactly the identity term
+    plain = PlainNet(1, width, dims=dims, activation="relu", sigma=1.5).double()
+    plain.load_state_dict(net.state_dict())
+    (auto_plain,) = torch.autograd.grad(plain(xr), xr, grad_outputs=g)
+    torch.testing.assert_close(auto - auto_plain, g, rtol=1e-12, atol=1e-12)
+
+
+def _slope(cls, sigma, depths=(4, 8, 12, 16, 20), width=64):
+    logs = []
+    for d in depths:
+        net = cls(d, width, sigma=sigma, activation="linear", seed=d).double()
+        x = torch.randn(256, width, generator=torch.Generator().manual_seed(d), dtype=torch.float64)
+        logs.append(2 * np.log(layer_gradient_norms(net, x, seed=d)[0]))
+    return np.polyfit(depths, logs, 1)[0]
+
+
+@pytest.mark.parametrize("sigma", [0.8, 1.2])
+@pytest.mark.parametrize("cls, theory", [pytest.param(PlainNet, lambda s: s ** 2, id="plain"),
+                                         pytest.param(ResidualNet, lambda s: 1 + s ** 2, id="residual")])
+def test_gradient_norm_growth_matches_linear_theory(cls, theory, sigma):
+    # slope of log ||dL/dx_0||^2 against depth = log(sigma^2) (plain) or log(1 + sigma^2) (residual);
+    # the two differ by > 0.5, so a tolerance of 0.05 fails if the skip is lost or doubled
+    assert _slope(cls, sigma) == pytest.approx(np.log(theory(sigma)), abs=0.05)
+
+
+def test_layer_gradient_norms_shape_and_ends():
+    net = PlainNet(5, 8, sigma=1.0)
+    x = torch.randn(16, 8)
+    norms = layer_gradient_norms(net, x)
+    assert norms.shape == (6,) and norms[-1] == 1.0
+    # first entry against a direct autograd computation
+    g = torch.randn(16, 8, generator=torch.Generator().manual_seed(0))
+    xr = x.clone().requires_grad_(True)
+    (gx,) = torch.autograd.grad(net(xr), xr, grad_outputs=g)
+    assert norms[0] == pytest.approx(float(gx.norm() / g.norm()), rel=1e-5)
+
+
+BAD_CALLS = [
+    pytest.param(lambda: PlainNet(0, 8), ValueError, r"^depth: expected an int >= 1", id="depth 0"),
+    pytest.param(lambda: PlainNet(2.5, 8), TypeError, r"^depth: expected an int", id="depth float"),
+    pytest.param(lambda: ResidualNet(2, 8, dims=3), ValueError, r"^dims: expected 0", id="dims 3"),
+    pytest.param(lambda: ResidualNet(2, 8, sigma=-1.0), ValueError, r"^sigma: expected a finite number", id="sigma<0"),
+    pytest.param(lambda: ResidualNet(2, 8, activation="tanh"), ValueError, r"^activation: expected one of", id="act"),
+    pytest.param(lambda: ResidualNet(2, 8, norm="layer"), ValueError, r"^norm: expected one of", id="norm"),
+    pytest.param(lambda: layer_gradient_norms(torch.nn.Linear(2, 2), torch.zeros(1, 2)), TypeError,
+                 r"^model: expected a PlainNet or ResidualNet", id="foreign model"),
+]
+
+
+@pytest.mark.parametrize("call, exc, pattern", BAD_CALLS)
+def test_bad_calls_raise_named_errors(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
