@@ -34,6 +34,7 @@ from companion._validation import as_float_array, as_int, as_positive_float
 __all__ = [
     "BNCache", "batch_norm", "batch_norm_backward", "batch_norm_inference",
     "update_running_stats", "BatchNorm", "instance_norm", "group_norm",
+    "smoothed_noise", "effective_sample_size", "BatchStatTheory", "batch_statistics_theory",
 ]
 
 
@@ -574,3 +575,221 @@ def instance_norm(x: np.ndarray, eps: float = 1e-5, *, gamma: np.ndarray | None 
     if c == 0:
         raise ValueError(f"x: expected at least one channel, got shape {x.shape}")
     return group_norm(x, c, gamma, beta, eps)
+
+
+# ----------------------------------------------------------------------------------------------
+# The small-batch problem: how noisy are batch statistics of spatially correlated volumes?
+# ----------------------------------------------------------------------------------------------
+
+def _gaussian_kernel1d(sigma: float, truncate: float = 4.0) -> np.ndarray:
+    """The 1-D kernel of ``scipy.ndimage.gaussian_filter`` (radius ``int(truncate*sigma + 0.5)``)."""
+    if sigma == 0:
+        return np.ones(1)
+    radius = int(truncate * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    k = np.exp(-0.5 * (x / sigma) ** 2)
+    return k / k.sum()
+
+
+def _wrapped_kernel(sigma: float, length: int, truncate: float = 4.0) -> np.ndarray:
+    """The kernel folded onto a periodic axis of `length` samples (what mode='wrap' applies)."""
+    k = _gaussian_kernel1d(sigma, truncate)
+    radius = (k.size - 1) // 2
+    out = np.zeros(length)
+    np.add.at(out, np.arange(-radius, radius + 1) % length, k)
+    return out
+
+
+def _check_shape_sigma(shape: object, sigma: object) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not shape:
+        raise TypeError(f"shape: expected a tuple of spatial sizes such as (D, H, W), got {shape!r}")
+    shape = tuple(as_int(s, "shape", minimum=1) for s in shape)
+    if isinstance(sigma, (tuple, list, np.ndarray)):
+        sig = tuple(as_positive_float(s, "sigma", allow_zero=True) for s in sigma)
+        if len(sig) != len(shape):
+            raise ValueError(f"sigma: expected a number or {len(shape)} numbers (one per spatial axis), got {len(sig)}")
+    else:
+        sig = (as_positive_float(sigma, "sigma", allow_zero=True),) * len(shape)
+    return shape, sig
+
+
+def smoothed_noise(n: int, shape: tuple[int, ...], sigma: float | tuple[float, ...], *,
+                   seed: int = 0, truncate: float = 4.0) -> np.ndarray:
+    """White Gaussian noise smoothed by a Gaussian filter on a periodic grid, unit variance per voxel.
+
+    A model of spatially correlated feature maps: neighbouring voxels of a smooth field carry
+    nearly the same value, so they are not independent samples. Each of the `n` fields is
+    ``scipy.ndimage.gaussian_filter(w, sigma, mode="wrap")`` of white noise ``w``, divided by its
+    theoretical standard deviation ``sqrt(sum g²)`` so every voxel has mean 0 and variance 1.
+
+    Parameters
+    ----------
+    n : int
+        Number of independent fields (the batch axis).
+    shape : tuple of int
+        Spatial shape, e.g. ``(D, H, W)``.
+    sigma : float or tuple of float
+        Filter standard deviation in voxels, per axis (0 means no smoothing: white noise).
+    seed : int, default 0
+        Seed of the white noise.
+    truncate : float, default 4.0
+        Kernel radius in standard deviations (scipy's default).
+
+    Returns
+    -------
+    ndarray of float64
+        Shape ``(n, *shape)``.
+
+    Shapes
+    ------
+    result : (n, *shape)
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-int `n`, a bad `shape`, or a negative `sigma`.
+
+    See Also
+    --------
+    effective_sample_size
+
+    Examples
+    --------
+    >>> smoothed_noise(2, (4, 5, 6), 1.0).shape
+    (2, 4, 5, 6)
+    """
+    from scipy.ndimage import gaussian_filter
+
+    n = as_int(n, "n", minimum=1)
+    shape, sig = _check_shape_sigma(shape, sigma)
+    truncate = as_positive_float(truncate, "truncate")
+    w = np.random.default_rng(seed).standard_normal((n,) + shape)
+    if not any(sig):
+        return w
+    field = gaussian_filter(w, (0.0,) + sig, mode="wrap", truncate=truncate)
+    std = np.sqrt(np.prod([np.sum(_wrapped_kernel(s, L, truncate) ** 2) for s, L in zip(sig, shape)]))
+    return field / std
+
+
+class BatchStatTheory(NamedTuple):
+    """Exact moments of the batch statistics of :func:`smoothed_noise` batches (σ² = 1)."""
+
+    m_eff: float      #: σ² / Var(batch mean): the effective number of independent voxels
+    var_mean: float   #: Var of the batch mean
+    mean_var: float   #: E of the biased batch variance, 1 − 1/m_eff
+    var_var: float    #: Var of the biased batch variance
+
+
+def batch_statistics_theory(shape: tuple[int, ...], sigma: float | tuple[float, ...], n: int = 1, *,
+                            truncate: float = 4.0) -> BatchStatTheory:
+    """Mean and variance of batch-norm statistics for batches of correlated (smoothed-noise) volumes.
+
+    A batch holds `n` independent volumes of :func:`smoothed_noise` (unit variance, correlation
+    ρ(k) set by the Gaussian filter), ``M = n·V`` voxels, ``V = ∏ shape``. On the periodic grid the
+    Fourier coefficients of a volume are independent, with power ``p_f`` (``Σ_f p_f = 1``); the
+    mean of one volume is the coefficient ``f = 0``. This gives, exactly:
+
+    $$\\operatorname{Var}(\\mu_B) = \\frac{p_0}{n} = \\frac{\\sum_k \\rho(k)}{nV} = \\frac{1}{M_\\text{eff}},\\qquad
+    \\mathrm E(\\sigma_B^2) = 1 - \\frac{1}{M_\\text{eff}},\\qquad
+    \\operatorname{Var}(\\sigma_B^2) = \\frac{2}{n}\\Big(\\sum_f p_f^2 - \\frac{p_0^2}{n}\\Big)$$
+
+    For white noise (``sigma = 0``, ``p_f = 1/V``) these are the i.i.d. results ``1/M``,
+    ``(M−1)/M`` and ``2(M−1)/M²`` (the unbiased ``s² = M σ_B²/(M−1)`` then has variance
+    ``2/(M−1)``).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Spatial shape of one volume, e.g. ``(D, H, W)``.
+    sigma : float or tuple of float
+        Smoothing standard deviation in voxels (per axis); 0 is white noise.
+    n : int, default 1
+        Batch size N.
+    truncate : float, default 4.0
+        As in :func:`smoothed_noise`.
+
+    Returns
+    -------
+    BatchStatTheory
+        ``(m_eff, var_mean, mean_var, var_var)`` for unit voxel variance.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad `shape`, `sigma` or `n`.
+
+    See Also
+    --------
+    effective_sample_size, smoothed_noise
+
+    Examples
+    --------
+    >>> t = batch_statistics_theory((4, 4, 4), 0.0, n=2)    # white noise, M = 128
+    >>> t.m_eff, round(t.var_var * 128**2 / 2)              # 2(M-1)/M^2
+    (128.0, 127)
+    """
+    shape, sig = _check_shape_sigma(shape, sigma)
+    n = as_int(n, "n", minimum=1)
+    truncate = as_positive_float(truncate, "truncate")
+    p0, sum_p2 = 1.0, 1.0
+    for s, length in zip(sig, shape):
+        power = np.abs(np.fft.fft(_wrapped_kernel(s, length, truncate))) ** 2
+        p = power / power.sum()            # this axis's share of the variance per frequency
+        p0 *= p[0]
+        sum_p2 *= np.sum(p ** 2)
+    var_mean = p0 / n
+    return BatchStatTheory(float(1.0 / var_mean), float(var_mean), float(1.0 - var_mean),
+                           float(2.0 / n * (sum_p2 - p0 ** 2 / n)))
+
+
+def effective_sample_size(shape: tuple[int, ...], sigma: float | tuple[float, ...], n: int = 1, *,
+                          truncate: float = 4.0) -> float:
+    """Number of independent voxels that a batch of correlated volumes is worth for its mean.
+
+    For a stationary field with variance σ² and correlation ρ(k) between voxels k apart, on a
+    periodic grid of ``V = ∏ shape`` voxels, the mean of one volume has
+    ``Var = σ² Σ_k ρ(k) / V``, so the mean of a batch of `n` independent volumes behaves like the
+    mean of
+
+    $$M_\\text{eff} = \\frac{\\sigma^2}{\\operatorname{Var}(\\mu_B)} = \\frac{n V}{\\sum_k \\rho(k)}$$
+
+    independent samples, instead of ``M = n V``. White noise (``sigma = 0``) gives ``M``. For a
+    Gaussian filter of standard deviation s voxels, ``Σ_k ρ(k) ≈ 2√π s`` per axis (s ≳ 1, axis
+    much longer than s), so in 3-D ``M_eff ≈ M / (2√π s)³``. The sums here are exact for the
+    discrete, wrapped kernel of :func:`smoothed_noise`.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Spatial shape of one volume, e.g. ``(D, H, W)``.
+    sigma : float or tuple of float
+        Smoothing standard deviation in voxels (per axis).
+    n : int, default 1
+        Batch size N.
+    truncate : float, default 4.0
+        As in :func:`smoothed_noise`.
+
+    Returns
+    -------
+    float
+        M_eff, between n and ``n · ∏ shape``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad `shape`, `sigma` or `n`.
+
+    See Also
+    --------
+    batch_statistics_theory, smoothed_noise
+
+    Examples
+    --------
+    >>> effective_sample_size((8, 8, 8), 0.0, n=2)          # white noise: every voxel counts
+    1024.0
+    >>> round(effective_sample_size((32, 32, 32), 2.0), 1)  # ≈ 32**3 / (2 * sqrt(pi) * 2)**3 = 91.9
+    92.0
+    """
+    return batch_statistics_theory(shape, sigma, n, truncate=truncate).m_eff
