@@ -54,6 +54,7 @@ def test_init_scale_and_seed():
     assert not torch.equal(a.blocks[0].linear.weight, ResidualNet(3, 8, seed=8).blocks[0].linear.weight)
 
 
+@torch.no_grad()
 def _numerical_vjp(f, x, g, h=1e-6):
     grad = torch.zeros_like(x)
     flat = x.reshape(-1)
