@@ -28,7 +28,7 @@ from companion._validation import as_float_array, as_int
 
 __all__ = [
     "relu", "leaky_relu", "elu", "relu_grad", "leaky_relu_grad", "elu_grad",
-    "dead_fraction", "ACTIVATIONS", "activation", "activation_grad",
+    "dead_fraction", "gaussian_inactive_fraction", "ACTIVATIONS", "activation", "activation_grad",
 ]
 
 
@@ -376,3 +376,48 @@ def dead_fraction(pre_activations: np.ndarray, *, sample_axis: int = 0) -> float
         raise ValueError(f"pre_activations: expected at least one sample along axis {axis}, got shape {z.shape}")
     alive = np.any(z > 0, axis=axis)
     return float(np.mean(~alive))
+
+
+def gaussian_inactive_fraction(mu: float, sigma: float, k: int = 1) -> float:
+    """Probability that a ReLU unit stays off for `k` independent inputs, if ``z ~ N(mu, sigma²)``.
+
+    For one input ``P(z <= 0) = Φ(−μ/σ)``; for `k` independent draws of ``z`` (the unit never
+    fires on any of them) it is ``Φ(−μ/σ)^k``. A negative bias shift μ makes units silent more
+    often; the fraction of units of a layer that are off for a given input is the same number.
+
+    Parameters
+    ----------
+    mu : float
+        Mean of the pre-activation (e.g. the bias shift).
+    sigma : float
+        Standard deviation of the pre-activation, > 0.
+    k : int, default 1
+        Number of independent inputs.
+
+    Returns
+    -------
+    float
+        ``Φ(−μ/σ)^k``, computed as ``(erfc(μ / (σ√2)) / 2)^k``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For non-numbers, ``sigma <= 0`` or ``k < 1``.
+
+    See Also
+    --------
+    dead_fraction
+
+    Examples
+    --------
+    >>> gaussian_inactive_fraction(0.0, 1.0)
+    0.5
+    >>> round(gaussian_inactive_fraction(-1.0, 1.0), 4)    # Φ(1)
+    0.8413
+    """
+    import math
+
+    mu = _as_real(mu, "mu")
+    sigma = _as_real(sigma, "sigma", positive=True)
+    k = as_int(k, "k", minimum=1)
+    return float((0.5 * math.erfc(mu / (sigma * math.sqrt(2.0)))) ** k)

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 import companion.activations as act
 from companion.activations import (
-    activation, activation_grad, dead_fraction, elu, elu_grad, leaky_relu, leaky_relu_grad,
+    activation, activation_grad, dead_fraction, elu, elu_grad, gaussian_inactive_fraction, leaky_relu,
+    leaky_relu_grad,
     relu, relu_grad,
 )
 
@@ -175,3 +176,25 @@ def test_bad_input_raises_naming_the_argument(call, exc, pattern):
 def test_docstring_examples():
     result = doctest.testmod(act, extraglobs={"np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 5 and result.failed == 0
+
+
+@pytest.mark.parametrize("mu, sigma, k", [
+    pytest.param(0.0, 1.0, 1, id="half"), pytest.param(-0.8, 0.5, 1, id="negative-shift"),
+    pytest.param(0.3, 2.0, 3, id="k-samples"),
+])
+def test_gaussian_inactive_fraction_matches_scipy_and_monte_carlo(mu, sigma, k):
+    from scipy.stats import norm
+    expected = norm.cdf(-mu / sigma) ** k
+    assert gaussian_inactive_fraction(mu, sigma, k) == pytest.approx(expected, rel=1e-12)
+    z = mu + sigma * np.random.default_rng(2).standard_normal((k, 100_000))  # k samples x units
+    assert dead_fraction(z) == pytest.approx(expected, abs=6e-3)
+
+
+@pytest.mark.parametrize("call, exc, pattern", [
+    pytest.param(lambda: gaussian_inactive_fraction(0.0, 0.0), ValueError, r"^sigma: expected a number > 0", id="sigma-0"),
+    pytest.param(lambda: gaussian_inactive_fraction("a", 1.0), TypeError, r"^mu: expected a real number", id="mu-str"),
+    pytest.param(lambda: gaussian_inactive_fraction(0.0, 1.0, k=0), ValueError, r"^k: expected an int >= 1", id="k-0"),
+])
+def test_gaussian_inactive_fraction_bad_input(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
