@@ -15,7 +15,11 @@ chapters:
   - file: book/glossary
   - file: book/bibliography
 TOC
-sed -e 's/execute_notebooks: force/execute_notebooks: cache/' "$root/_config.yml" > "$out/_config.yml"
+# The local Sphinx extension's path is relative to the config file, so point it at tools/ here.
+sed -e 's/execute_notebooks: force/execute_notebooks: cache/' \
+    -e "s#offline_assets: tools/#offline_assets: $root/tools/#" "$root/_config.yml" > "$out/_config.yml"
+# The vendored MathJax/require.js/widget manager the config refers to (fetched once, from npm).
+[ -f "$root/_vendor/html/vendor/mathjax/tex-mml-chtml.js" ] || make -C "$root" vendor
 cd "$root"
 "$root/.venv/bin/jupyter-book" build . --toc "$out/_toc.yml" --config "$out/_config.yml" \
   --path-output "$out" -W -n --keep-going

@@ -1,0 +1,144 @@
+# Build, test and read the book "Convolutional Neural Networks in Medical Image Analysis".
+#
+#   make book    create .venv, install, vendor the JS, execute every chapter, build _build/html
+#   make test    unit tests, nbval over every notebook, strict book build, offline + browser tests
+#   make lab     JupyterLab on notebooks/
+#   make bench   run every benchmarks/bench_*.py
+#   make clean   remove build outputs (keeps .venv); `make distclean` removes .venv too
+#
+# Nothing here is specific to one machine. pip reads the machine's own configuration
+# (`pip config list`: /etc/pip.conf, /etc/xdg/pip/pip.conf, PIP_* variables) exactly as it
+# would outside the venv, so a local CPU wheel of torch is found where it is configured.
+# Where pip has no configured package source at all, torch comes from the PyTorch CPU index
+# (TORCH_INDEX_URL), never the default CUDA build. After installing, a check refuses a CUDA torch.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+JB := $(VENV)/bin/jupyter-book
+STAMP := $(VENV)/.book-installed
+
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+# Flags for the requirements install: empty when pip already has a configured source
+# (find-links or an index), else the PyTorch CPU index as an extra index.
+TORCH_PIP_FLAGS ?= $(shell $(PYTHON) -m pip config list 2>/dev/null | grep -Eq '(find-links|index-url)' \
+                     || echo --extra-index-url $(TORCH_INDEX_URL))
+JUPYTERLAB_VERSION ?= 4.6.4
+
+# JavaScript served with the book (from the npm registry, exact versions).
+MATHJAX_VERSION := 3.2.2
+REQUIREJS_VERSION := 2.3.8
+HTML_MANAGER_VERSION := 1.0.15
+VENDOR := _vendor
+VENDOR_HTML := $(VENDOR)/html/vendor
+VENDOR_STAMP := $(VENDOR)/.stamp-mathjax-$(MATHJAX_VERSION)-requirejs-$(REQUIREJS_VERSION)-html-manager-$(HTML_MANAGER_VERSION)
+
+# Extra jupyter-book arguments, e.g. JB_ARGS="--toc /tmp/toc.yml" to build a subset while writing.
+JB_ARGS ?=
+HTML := _build/html
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+
+.PHONY: help venv vendor book test unit nbval build-strict book-tests browser-deps lab bench clean distclean
+
+help:
+	@sed -n '3,8s/^# *//p' Makefile
+
+# --- environment -----------------------------------------------------------------------
+venv: $(STAMP)
+
+$(PY):
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, got " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install $(TORCH_PIP_FLAGS) -r requirements.txt
+	$(PY) -m pip install --no-deps -e .
+	$(PY) -c 'import torch, sys; cuda = torch.version.cuda; \
+	  print("torch", torch.__version__, "CPU build" if cuda is None else "CUDA " + cuda); \
+	  sys.exit("a CUDA build of torch was installed; this book pins the CPU build" if cuda else 0)'
+	touch $@
+
+# --- vendored JavaScript (offline book) ----------------------------------------------------
+vendor: $(VENDOR_STAMP)
+
+$(VENDOR_STAMP):
+	@command -v npm >/dev/null || { echo "npm is needed once, to fetch MathJax, require.js and the widget manager"; exit 1; }
+	rm -rf $(VENDOR)/npm $(VENDOR)/html $(VENDOR)/.stamp-*
+	mkdir -p $(VENDOR)/npm $(VENDOR_HTML)/mathjax $(VENDOR_HTML)/requirejs $(VENDOR_HTML)/html-manager
+	cd $(VENDOR)/npm && npm pack --silent mathjax@$(MATHJAX_VERSION) requirejs@$(REQUIREJS_VERSION) \
+	  @jupyter-widgets/html-manager@$(HTML_MANAGER_VERSION) >/dev/null
+	tar -xzf $(VENDOR)/npm/mathjax-$(MATHJAX_VERSION).tgz -C $(VENDOR_HTML)/mathjax --strip-components=2 package/es5
+	tar -xzf $(VENDOR)/npm/requirejs-$(REQUIREJS_VERSION).tgz -C $(VENDOR_HTML)/requirejs --strip-components=1 package/require.js
+	tar -xzf $(VENDOR)/npm/jupyter-widgets-html-manager-$(HTML_MANAGER_VERSION).tgz -C $(VENDOR_HTML)/html-manager \
+	  --strip-components=2 --exclude='*.map' package/dist
+	# Keep one MathJax combined component (tex-mml-chtml.js, with its lazily loaded extensions,
+	# CHTML fonts, menu and speech rules) and the AMD embedder of the widget manager.
+	find $(VENDOR_HTML)/mathjax -maxdepth 1 -name '*.js' ! -name tex-mml-chtml.js -delete
+	rm -rf $(VENDOR_HTML)/mathjax/output/svg $(VENDOR_HTML)/mathjax/output/svg.js
+	rm -f $(VENDOR_HTML)/html-manager/embed.js $(VENDOR_HTML)/html-manager/libembed-amd.js
+	test -f $(VENDOR_HTML)/mathjax/tex-mml-chtml.js && test -f $(VENDOR_HTML)/requirejs/require.js \
+	  && test -f $(VENDOR_HTML)/html-manager/embed-amd.js
+	touch $@
+
+# --- the book ------------------------------------------------------------------------------
+# Stale doctrees can break ipywidget rendering, so they go before every HTML build.
+book: venv vendor
+	rm -rf _build/.doctrees
+	$(JB) build . $(JB_ARGS)
+	@echo
+	@echo "The book is built. Open it in a browser (no network needed):"
+	@echo "  file://$(CURDIR)/$(HTML)/index.html"
+
+# --- tests ---------------------------------------------------------------------------------
+# Order: fast unit tests on 2 workers, then every notebook under nbval, then the strict
+# build (any warning fails it), then the checks of the built HTML (offline scan, Chromium).
+# --keep-going: every step runs and reports, and `make test` fails if any step failed.
+test: venv vendor browser-deps
+	$(MAKE) --no-print-directory --keep-going unit nbval build-strict book-tests
+
+unit: venv
+	$(PY) -m pytest tests -n 2 -m "not browser" --ignore=tests/test_book_offline.py -p no:cacheprovider
+
+nbval: venv
+ifeq ($(NOTEBOOKS),)
+	@echo "nbval: no notebooks in notebooks/ yet"
+else
+	$(PY) -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
+endif
+
+build-strict: venv vendor
+	rm -rf _build/.doctrees
+	$(JB) build . -W -n --keep-going $(JB_ARGS)
+
+# BOOK_TESTS_REQUIRED=1: a missing build or browser fails these tests instead of skipping them.
+book-tests: venv
+	BOOK_TESTS_REQUIRED=1 $(PY) -m pytest tests/test_book_offline.py tests/test_book_browser.py -p no:cacheprovider
+
+browser-deps:
+	@if [ -n "$(CHROMIUM)" ]; then echo "browser: $(CHROMIUM)"; \
+	elif command -v apt-get >/dev/null; then \
+	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y --no-install-recommends chromium; \
+	else echo "Install Chromium (or set CHROMIUM=/path/to/chrome) for the browser test"; exit 1; fi
+
+# --- reading and measuring ------------------------------------------------------------------
+lab: venv
+	@$(PY) -c 'import jupyterlab' 2>/dev/null || $(PY) -m pip install -c requirements.txt jupyterlab==$(JUPYTERLAB_VERSION)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks
+
+bench: venv
+	@set -- benchmarks/bench_*.py; [ -e "$$1" ] || { echo "no benchmarks/bench_*.py yet"; exit 0; }; \
+	for f in "$$@"; do echo "== $$f"; $(PY) "$$f"; done
+
+clean:
+	rm -rf _build $(VENDOR) .jupyter_cache .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
