@@ -32,6 +32,7 @@ __all__ = [
     "valid_input_sizes",
     "bottleneck_receptive_field",
     "group_count",
+    "measure_bottleneck_receptive_field",
 ]
 
 NORMS = ("batch", "instance", "group", None)
@@ -377,3 +378,62 @@ def unet_summary(model: UNet, input_shape: Sequence[int]) -> list[SummaryRow]:
     finally:
         model.train(was_training)
     return rows
+
+
+def measure_bottleneck_receptive_field(model: UNet, *, size: int | None = None, trials: int = 3,
+                                       seed: int = 0) -> tuple[int, ...]:
+    """Measure the bottleneck's receptive field from gradients: the support of ∂out_centre/∂input.
+
+    For `trials` random inputs (seeded), back-propagates the sum over channels of the bottleneck
+    features at the central position and takes the bounding box of the pixels where the
+    gradient is nonzero in any trial (max pooling routes each gradient through one pixel per
+    window, and ReLUs switch units off, so one trial can under-estimate the support). Runs in
+    eval mode in float64; the model's mode and dtype are restored.
+
+    Parameters
+    ----------
+    model : UNet
+        Any padding; use ``padding="same"`` to keep the input small.
+    size : int, optional
+        Input size per axis; default: the smallest multiple of ``2**depth`` that exceeds
+        ``bottleneck_receptive_field(depth) + 2**(depth + 1)``, so the field lies inside the input.
+
+    Returns
+    -------
+    tuple of int
+        The extent of the support along each spatial axis; equals
+        :func:`bottleneck_receptive_field` (``9 · 2**depth - 4`` for 3×3 convolutions).
+    """
+    if not isinstance(model, UNet):
+        raise TypeError(f"model: expected a UNet, got {type(model).__name__}")
+    trials = as_int(trials, "trials", minimum=1)
+    m = 2**model.depth
+    if size is None:
+        size = bottleneck_receptive_field(model.depth) + 2 * m
+        size = -(-size // m) * m
+        while model.padding == "valid" and _valid_trace(size, model.depth)[0] is None:
+            size += 1
+    size = as_int(size, "size", minimum=1)
+    was_training = model.training
+    p = next(model.parameters())
+    dtype = p.dtype
+    model.eval().double()
+    gen = torch.Generator().manual_seed(as_int(seed, "seed", minimum=0))
+    support = torch.zeros((size,) * model.dims, dtype=torch.bool)
+    try:
+        for _ in range(trials):
+            x = torch.randn((1, model.in_channels) + (size,) * model.dims, generator=gen,
+                            dtype=torch.float64, device=p.device).requires_grad_(True)
+            feats, _skips = model.encode(x)
+            centre = tuple(s // 2 for s in feats.shape[2:])
+            feats[(0, slice(None)) + centre].sum().backward()
+            support |= (x.grad[0] != 0).any(0).cpu()
+    finally:
+        model.to(dtype)
+        model.train(was_training)
+    extents = []
+    for axis in range(model.dims):
+        other = tuple(a for a in range(model.dims) if a != axis)
+        idx = torch.nonzero(support.any(dim=other) if other else support).flatten()
+        extents.append(int(idx.max() - idx.min() + 1) if len(idx) else 0)
+    return tuple(extents)
