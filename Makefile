@@ -26,7 +26,8 @@ STAMP := $(VENV)/.book-installed
 TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
 # Flags for the requirements install: empty when pip already has a configured source
 # (find-links or an index), else the PyTorch CPU index as an extra index.
-TORCH_PIP_FLAGS ?= $(shell $(PYTHON) -m pip config list 2>/dev/null | grep -Eq '(find-links|index-url)' \
+# (grep -c reads all of pip's output: with pipefail, grep -q could fail the pipe by SIGPIPE.)
+TORCH_PIP_FLAGS ?= $(shell [ "$$($(PYTHON) -m pip config list 2>/dev/null | grep -Ec '(find-links|index-url)')" -gt 0 ] \
                      || echo --extra-index-url $(TORCH_INDEX_URL))
 JUPYTERLAB_VERSION ?= 4.6.4
 
