@@ -137,3 +137,29 @@ BAD_CALLS = [
 def test_bad_calls_raise_named_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+# ---- the torch twin of blur_pool and the small classifier of the pooling chapter ----
+
+@pytest.mark.parametrize("shape, kernel, stride, filter_size", [
+    pytest.param((2, 3, 15, 16), 2, 2, 3, id="2d-odd"),
+    pytest.param((1, 2, 12, 13), 3, 2, 5, id="2d-k3-f5"),
+    pytest.param((1, 2, 7, 8, 9), 2, 2, 3, id="3d"),
+])
+def test_blurpool_module_matches_numpy_blur_pool(shape, kernel, stride, filter_size):
+    from companion.models.resnets import BlurPool
+    from companion.pooling import blur_pool
+    x = np.random.default_rng(0).standard_normal(shape)
+    layer = BlurPool(shape[1], kernel, stride, filter_size, dims=len(shape) - 2)
+    out = layer(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(out, blur_pool(x, kernel, stride, filter_size), rtol=1e-10, atol=1e-10)
+
+
+def test_tiny_cnn_pools_differ_only_in_pooling():
+    from companion.models.resnets import TinyCNN
+    a, b = TinyCNN(pool="max", seed=3), TinyCNN(pool="blur", seed=3)
+    assert n_params(a) == n_params(b)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert a(torch.zeros(2, 1, 32, 32)).shape == (2, 2)
+    with pytest.raises(ValueError, match=r"^pool: expected 'max' or 'blur'"):
+        TinyCNN(pool="avg")

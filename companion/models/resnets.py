@@ -33,7 +33,7 @@ from torch import nn
 
 from companion._validation import as_int, as_positive_float
 
-__all__ = ["PlainNet", "ResidualNet", "layer_gradient_norms"]
+__all__ = ["PlainNet", "ResidualNet", "layer_gradient_norms", "BlurPool", "TinyCNN"]
 
 _ACTIVATIONS = ("relu", "linear")
 _NORMS = (None, "batch")
@@ -228,3 +228,89 @@ def layer_gradient_norms(model: _Stack, x: torch.Tensor, *, seed: int = 0) -> np
     norms = [0.0 if gr is None else float(gr.norm()) for gr in grads]
     norms[-1] = float(g.norm())
     return np.asarray(norms) / float(g.norm())
+
+
+# --------------------------------------------------------------------------------------------
+# Anti-aliased pooling in torch, for the pooling chapter's small classifier
+# --------------------------------------------------------------------------------------------
+
+class BlurPool(nn.Module):
+    """Torch twin of :func:`companion.pooling.blur_pool` (MaxBlurPool, Zhang 2019), 2-D or 3-D.
+
+    Dense max over `kernel` (stride 1, ``-inf`` padding keeping the size), depthwise normalised
+    binomial blur with reflect padding, subsampling by `stride`: output size ``ceil(S / stride)``.
+
+    Shapes
+    ------
+    x : (N, channels, *S);  output : (N, channels, *ceil(S / stride))
+
+    References
+    ----------
+    zhang2019shiftinvariant
+    """
+
+    def __init__(self, channels: int, kernel: int = 2, stride: int = 2, filter_size: int = 3,
+                 dims: int = 2):
+        super().__init__()
+        from companion.pooling import binomial_filter
+
+        self.channels = as_int(channels, "channels", minimum=1)
+        self.kernel = as_int(kernel, "kernel", minimum=1)
+        self.stride = as_int(stride, "stride", minimum=1)
+        self.filter_size = as_int(filter_size, "filter_size", minimum=1)
+        self.dims = as_int(dims, "dims", minimum=2)
+        if self.dims > 3:
+            raise ValueError(f"dims: expected 2 or 3, got {self.dims}")
+        a = torch.tensor(binomial_filter(self.filter_size), dtype=torch.float32)
+        filt = a
+        for _ in range(self.dims - 1):
+            filt = filt[..., None] * a
+        self.register_buffer("weight", filt.expand(self.channels, 1, *filt.shape).contiguous())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fn = torch.nn.functional
+        d = self.dims
+        if self.kernel > 1:
+            lo = (self.kernel - 1) // 2
+            x = fn.pad(x, (lo, self.kernel - 1 - lo) * d, value=float("-inf"))
+            x = (fn.max_pool2d if d == 2 else fn.max_pool3d)(x, self.kernel, stride=1)
+        before, after = (self.filter_size - 1) // 2, self.filter_size // 2
+        if self.filter_size > 1:
+            x = fn.pad(x, (before, after) * d, mode="reflect")
+        conv = fn.conv2d if d == 2 else fn.conv3d
+        return conv(x, self.weight.to(x.dtype), stride=self.stride, groups=self.channels)
+
+
+class TinyCNN(nn.Module):
+    """A three-level 2-D classifier: (3×3 conv, ReLU, pool) × 3, global average pooling, linear.
+
+    ``pool="max"`` uses ``MaxPool2d(2)``; ``pool="blur"`` uses :class:`BlurPool` (the same
+    max, then a binomial blur before the subsampling). Both have the same parameters; the seed
+    fixes the initial weights, so the two differ only in the pooling.
+
+    Shapes
+    ------
+    x : (N, in_channels, H, W);  output : (N, num_classes)
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, *, width: int = 8,
+                 pool: str = "max", seed: int = 0):
+        super().__init__()
+        if pool not in ("max", "blur"):
+            raise ValueError(f"pool: expected 'max' or 'blur', got {pool!r}")
+        in_channels = as_int(in_channels, "in_channels", minimum=1)
+        num_classes = as_int(num_classes, "num_classes", minimum=1)
+        width = as_int(width, "width", minimum=1)
+        state = torch.random.get_rng_state()
+        torch.manual_seed(as_int(seed, "seed", minimum=0))
+        chans = [in_channels, width, 2 * width, 2 * width]
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(chans[:-1], chans[1:]):
+            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(),
+                       nn.MaxPool2d(2) if pool == "max" else BlurPool(c_out)]
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(chans[-1], num_classes)]
+        self.net = nn.Sequential(*layers)
+        torch.random.set_rng_state(state)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
