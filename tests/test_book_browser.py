@@ -14,8 +14,8 @@ Then, from the DOM after the scripts ran:
 - the page requested nothing over http(s).
 
 Without a built book or a Chromium these tests skip (plain ``pytest``); ``make test`` sets
-``BOOK_TESTS_REQUIRED=1`` and then they fail. ``BOOK_HTML`` selects another build folder and
-``CHROMIUM`` another browser binary.
+``BOOK_TESTS_REQUIRED=1`` and then they fail. ``BOOK_HTML`` selects another build folder,
+``BOOK_BROWSER_PAGE`` another page (relative to it) and ``CHROMIUM`` another browser binary.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
 REQUIRED = os.environ.get("BOOK_TESTS_REQUIRED") == "1"
-CHAPTER_PAGE = "notebooks/01_convolution.html"
+CHAPTER_PAGE = os.environ.get("BOOK_BROWSER_PAGE", "notebooks/01_convolution.html")
 NO_NETWORK_FLAGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND",   # no host name resolves
     "--proxy-server=http://127.0.0.1:9",       # and every request goes to a dead proxy
