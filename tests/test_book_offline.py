@@ -64,7 +64,8 @@ def remote_loads(html: str) -> list[str]:
         found += [f"<{tag.name}>: {m.group(0)}" for m in re.finditer(
             r"""@import\s+(?:url\()?\s*["']?(?:https?:)?//[^\s"')]+"""
             r"""|url\(\s*["']?(?:https?:)?//[^\s"')]+"""
-            r"""|\.src\s*=\s*["'](?:https?:)?//[^"']+""", text, re.IGNORECASE)]
+            r"""|\.src\s*=\s*["'](?:https?:)?//[^"']+"""
+            r"""|=\s*["'](?:https?:)?//[^"'\s]+\.(?:js|css)["']""", text, re.IGNORECASE)]
     for tag in soup.find_all(style=True):
         if re.search(r"url\(\s*[\"']?(?:https?:)?//", tag["style"], re.IGNORECASE):
             found.append(f"style={tag['style'][:80]}")
@@ -81,12 +82,15 @@ SNIPPETS = [
     pytest.param("<style>@font-face{src:url(https://x.org/f.woff2)}</style>", 1, id="css-font-url"),
     pytest.param("<script>s.src = 'https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js';</script>", 1, id="scripted-src"),
     pytest.param('<div style="background:url(https://x.org/a.png)"></div>', 1, id="inline-style-url"),
+    pytest.param('<script>const THEBE_JS_URL = "https://unpkg.com/thebe@0.8.2/lib/index.js";</script>', 1,
+                 id="remote-script-url-for-later"),
     pytest.param('<script src="../_static/../vendor/mathjax/tex-mml-chtml.js"></script>', 0, id="local-script"),
     pytest.param('<link rel="stylesheet" href="../_static/styles/theme.css">', 0, id="local-css"),
     pytest.param('<a href="https://doi.org/10.1007/978-3-319-24574-4_28">paper</a>', 0, id="hyperlink-ok"),
     pytest.param('<link rel="canonical" href="https://example.org/book/">', 0, id="canonical-ok"),
     pytest.param("<script>s.src = '../vendor/mathjax/tex-mml-chtml.js';</script>", 0, id="scripted-local"),
     pytest.param("<p>see https://example.org for url(https://x) in prose</p>", 0, id="prose-ok"),
+    pytest.param('<script>const THEBE_JS_URL = ""; const sel = ".thebe,.cell";</script>', 0, id="thebe-url-emptied"),
 ]
 
 
