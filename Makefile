@@ -4,7 +4,7 @@
 #   make test    unit tests, nbval over every notebook, strict book build, offline + browser tests
 #   make lab     JupyterLab on notebooks/
 #   make bench   run every benchmarks/bench_*.py
-#   make clean   remove build outputs (keeps .venv); `make distclean` removes .venv too
+#   make clean   remove build outputs (keeps .venv and _vendor); `make distclean` removes them too
 #
 # Nothing here is specific to one machine. pip reads the machine's own configuration
 # (`pip config list`: /etc/pip.conf, /etc/xdg/pip/pip.conf, PIP_* variables) exactly as it
@@ -131,15 +131,16 @@ browser-deps:
 # --- reading and measuring ------------------------------------------------------------------
 lab: venv
 	@$(PY) -c 'import jupyterlab' 2>/dev/null || $(PY) -m pip install -c requirements.txt jupyterlab==$(JUPYTERLAB_VERSION)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $$([ "$$(id -u)" -ne 0 ] || echo --allow-root)
 
 bench: venv
 	@set -- benchmarks/bench_*.py; [ -e "$$1" ] || { echo "no benchmarks/bench_*.py yet"; exit 0; }; \
 	for f in "$$@"; do echo "== $$f"; $(PY) "$$f"; done
 
+# clean keeps what was downloaded (.venv, _vendor), so the book can be rebuilt offline.
 clean:
-	rm -rf _build $(VENDOR) .jupyter_cache .pytest_cache .hypothesis
+	rm -rf _build .jupyter_cache .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VENDOR)
