@@ -165,3 +165,13 @@ def test_pages_with_maths_load_the_vendored_mathjax():
         target = (page.parent / urlsplit(mathjax[0]).path).resolve()
         assert target == (BOOK_HTML / LOCAL_MATHJAX).resolve(), f"{page.relative_to(BOOK_HTML)}: {mathjax}"
     assert with_maths, "no page of the book has maths; the MathJax set-up is untested"
+
+
+def test_no_stylesheet_fetches_from_the_network():
+    """Theme, extension and vendored CSS: no @import or url() (fonts, images) from the network."""
+    built_pages()
+    remote = re.compile(r"""(?:@import\s+(?:url\()?|url\()\s*["']?(?:https?:)?//[^\s"')]+""", re.IGNORECASE)
+    found = [f"{css.relative_to(BOOK_HTML)}: {m.group(0)}"
+             for css in sorted(BOOK_HTML.rglob("*.css"))
+             for m in remote.finditer(css.read_text(encoding="utf-8", errors="replace"))]
+    assert not found, "stylesheets that fetch from the network:\n" + "\n".join(found)
