@@ -119,7 +119,7 @@ build-strict: venv vendor
 
 # BOOK_TESTS_REQUIRED=1: a missing build or browser fails these tests instead of skipping them.
 book-tests: venv
-	BOOK_TESTS_REQUIRED=1 $(PY) -m pytest tests/test_book_offline.py tests/test_book_browser.py -p no:cacheprovider
+	BOOK_TESTS_REQUIRED=1 CHROMIUM="$(CHROMIUM)" $(PY) -m pytest tests/test_book_offline.py tests/test_book_browser.py -p no:cacheprovider
 
 browser-deps:
 	@if [ -n "$(CHROMIUM)" ]; then echo "browser: $(CHROMIUM)"; \
