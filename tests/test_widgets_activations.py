@@ -68,6 +68,7 @@ def test_widget_updates_on_control_change():
     c.param.value = 0.5
     assert c.panel.name == "elu" and c.panel.param == 0.5
     np.testing.assert_allclose(c.panel.f.min(), 0.5 * np.expm1(-4.0))
+    assert "ELU" in c.text.value and "silent" in c.text.value
     assert c.last_update_s > 0
 
 

@@ -126,10 +126,11 @@ def _titles(p: ActivationPanel) -> tuple[str, str, str]:
             f"outputs f(z): mean {p.mean_output:+.2f}")
 
 
-def draw_panel(p: ActivationPanel, axes: Sequence[Any]) -> dict:
+def draw_panel(p: ActivationPanel, axes: Sequence[Any], *, text: bool = True) -> dict:
     """Draw a panel on three axes: curves; histogram of z (grey: z <= 0); histogram of f(z).
 
-    Returns the artists, so that a widget can update them in place.
+    With ``text=False`` there are no titles (the widget shows them as HTML: text layout dominates
+    a redraw). Returns the artists, so that a widget can update them in place.
     """
     ax_f, ax_z, ax_y = axes
     on, off, out = _histograms(p)
@@ -151,14 +152,15 @@ def draw_panel(p: ActivationPanel, axes: Sequence[Any]) -> dict:
     ax_y.set_xlabel("f(z)", fontsize=7)
     ax_y.set_ylim(0, out.max(initial=0) * 1.1 + 1)
     for ax, title in zip(axes, _titles(p)):
-        ax.set_title(title, fontsize=8)
+        if text:
+            ax.set_title(title, fontsize=8)
         ax.tick_params(labelsize=7)
     ax_z.set_yticks([])
     ax_y.set_yticks([])
     return art
 
 
-def _update_panel(p: ActivationPanel, axes: Sequence[Any], art: dict) -> None:
+def _update_panel(p: ActivationPanel, axes: Sequence[Any], art: dict, *, text: bool = True) -> None:
     on, off, out = _histograms(p)
     art["f"].set_ydata(p.f)
     art["df"].set_ydata(p.df)
@@ -168,8 +170,9 @@ def _update_panel(p: ActivationPanel, axes: Sequence[Any], art: dict) -> None:
     art["mean"].set_xdata([p.mean_output, p.mean_output])
     axes[1].set_ylim(0, max(on.max(initial=0), off.max(initial=0)) * 1.1 + 1)
     axes[2].set_ylim(0, out.max(initial=0) * 1.1 + 1)
-    for ax, title in zip(axes, _titles(p)):
-        ax.set_title(title, fontsize=8)
+    if text:
+        for ax, title in zip(axes, _titles(p)):
+            ax.set_title(title, fontsize=8)
 
 
 DEFAULT_SETTINGS = (
@@ -206,9 +209,10 @@ class _ActivationWidget:
         self.shift = W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1,
                                    description="bias shift", style=style, layout=lay)
         self.picture = W.Image(format="png")
+        self.text = W.HTML()
         self.fig = Figure(figsize=(9.0, 2.2), dpi=72)
         self.axes = self.fig.subplots(1, 3)
-        self.fig.subplots_adjust(left=0.05, right=0.98, top=0.88, bottom=0.2, wspace=0.25)
+        self.fig.subplots_adjust(left=0.05, right=0.98, top=0.96, bottom=0.2, wspace=0.25)
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.ticker import MaxNLocator
 
@@ -221,7 +225,7 @@ class _ActivationWidget:
         self.last_update_s = float("nan")
         for w in (self.name, self.param, self.shift):
             w.observe(self._on_change, names="value")
-        self.ui = W.VBox([W.HBox([self.name, self.param, self.shift]), self.picture])
+        self.ui = W.VBox([W.HBox([self.name, self.param, self.shift]), self.text, self.picture])
         self.ui.controller = self
         self.update()
 
@@ -232,9 +236,12 @@ class _ActivationWidget:
         t0 = time.perf_counter()
         self.panel = activation_panel(self.name.value, self.param.value, self.shift.value, seed=self.seed)
         if self._art is None:  # first draw builds the artists; later updates only move their data
-            self._art = draw_panel(self.panel, self.axes)
+            self._art = draw_panel(self.panel, self.axes, text=False)
         else:
-            _update_panel(self.panel, self.axes, self._art)
+            _update_panel(self.panel, self.axes, self._art, text=False)
+        curve, hist_z, hist_y = _titles(self.panel)
+        self.text.value = (f"<small><b>{curve}</b> (blue f, dashed orange f') &nbsp;|&nbsp; "
+                           f"pre-activations {hist_z} (grey: z ≤ 0) &nbsp;|&nbsp; {hist_y} (red line)</small>")
         self.canvas.draw()
         rgb = np.asarray(self.canvas.buffer_rgba())[..., :3]
         buf = io.BytesIO()
