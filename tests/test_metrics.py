@@ -6,6 +6,8 @@ from scipy import ndimage
 
 from companion.metrics import boundary_f1, hausdorff_distance, surface, surface_distances
 
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")  # MONAI deprecation notes in get_mask_edges
+
 
 def disc(shape, centre, radius):
     grid = np.indices(shape)
