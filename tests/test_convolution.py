@@ -411,3 +411,46 @@ def test_docstring_examples_run():
     result = doctest.testmod(conv_module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 8
     assert result.failed == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The chapter's exercises (companion/exercises/bank/conv.py): every misconception recognisable
+# for many learners, not only the three that tests/test_exercises.py tries
+# ---------------------------------------------------------------------------------------------
+
+def test_conv_exercises_recognise_every_misconception_for_many_learners():
+    from companion.exercises import EXERCISES, check, exercise
+
+    ids = sorted(i for i in EXERCISES if i.startswith("conv."))
+    assert ids == ["conv.convolve-vs-correlate", "conv.input-gradient", "conv.output-size",
+                   "conv.param-count", "conv.value-by-hand"]
+    for exercise_id in ids:
+        ex = EXERCISES[exercise_id]
+        for n in range(10):
+            learner = f"learner-{n}"
+            params = exercise(exercise_id, learner=learner).params
+            for mis in ex.misconceptions:
+                fb = check(exercise_id, mis.value(params), learner=learner)
+                assert not fb.correct and fb.message == mis.message, (exercise_id, learner, mis.name)
+
+
+def test_conv_exercise_answers_match_independent_arithmetic():
+    from companion.exercises import answer, exercise
+
+    p = exercise("conv.output-size", learner="ada").params
+    assert answer("conv.output-size", learner="ada") == _formula(p["n"], p["k"], p["s"], p["p"], p["d"])
+    p = exercise("conv.param-count", learner="ada").params
+    expected = sum(t.numel() for t in getattr(torch.nn, f"Conv{p['dims']}d")(p["c_in"], p["c_out"], p["k"]).parameters())
+    assert answer("conv.param-count", learner="ada") == expected
+    p = exercise("conv.value-by-hand", learner="ada").params
+    x, w = np.array(p["x"]), np.array(p["w"])
+    i, j = p["i"], p["j"]
+    assert answer("conv.value-by-hand", learner="ada") == np.sum(x[i:i + 3, j:j + 3] * w)
+    p = exercise("conv.convolve-vs-correlate", learner="ada").params
+    np.testing.assert_array_equal(answer("conv.convolve-vs-correlate", learner="ada"),
+                                  np.convolve(p["x"], p["w"], mode="valid"))
+    p = exercise("conv.input-gradient", learner="ada").params
+    xt = torch.tensor(p["x"], dtype=torch.float64, requires_grad=True)
+    y = F.conv1d(xt[None, None], torch.tensor(p["w"], dtype=torch.float64)[None, None])
+    (y[0, 0] * torch.tensor(p["g"], dtype=torch.float64)).sum().backward()
+    assert answer("conv.input-gradient", learner="ada") == xt.grad[p["i"]].item()
