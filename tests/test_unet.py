@@ -244,3 +244,25 @@ BAD_CALLS = [
 def test_unet_bad_calls(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- the exercises agree with the model
+@pytest.mark.parametrize("learner", ["", "ada", "grace", "alan"])
+def test_exercises_agree_with_unet(learner):
+    from companion.exercises import answer, exercise
+
+    p = exercise("unet.level-params", learner=learner).params
+    net = UNet(p["c_in"], 2, dims=p["dims"], base_channels=p["base"], depth=4, norm=None)
+    assert answer("unet.level-params", learner=learner) == count_parameters(net.down_blocks[p["level"]])
+
+    p = exercise("unet.valid-output", learner=learner).params
+    assert answer("unet.valid-output", learner=learner) == unet_output_size(p["n"], p["depth"], "valid")
+
+    p = exercise("unet.skip-channels", learner=learner).params
+    net = UNet(1, 2, base_channels=p["base"], depth=p["depth"])
+    rows = {r.name: r for r in unet_summary(net, (1, 1, 16, 16))}
+    assert answer("unet.skip-channels", learner=learner) == rows[f"cat{p['level']}"].output_shape[1]
+    assert net.up_blocks[p["level"]][0].in_channels == rows[f"cat{p['level']}"].output_shape[1]
+
+    p = exercise("unet.bottleneck-rf", learner=learner).params
+    assert answer("unet.bottleneck-rf", learner=learner) == bottleneck_receptive_field(p["depth"])

@@ -1,0 +1,172 @@
+"""Exercises of chapter chap-unet (ids ``unet.*``): level parameters, valid-padding output size,
+channels after a skip concatenation, receptive field of the bottleneck.
+
+The answers come from companion code: :func:`companion.layers.count_conv_parameters`,
+:func:`companion.convolution.output_size`, :func:`companion.layers.receptive_field`. No torch at
+import time or in ``solve`` (the same numbers are checked against ``companion.models.UNet`` in
+``tests/test_unet.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion import layers
+from companion.convolution import output_size
+from companion.exercises._engine import Exercise, Misconception, register
+
+
+# --------------------------------------------------------------------------- unet.level-params
+def _level_params(rng: np.random.Generator) -> dict:
+    return {"dims": int(rng.choice([2, 3])), "c_in": int(rng.choice([1, 2, 4])),
+            "base": int(rng.choice([8, 16, 32])), "level": int(rng.integers(0, 4))}
+
+
+def _level_channels(p: dict) -> tuple[int, int]:
+    c = p["base"] * 2 ** p["level"]
+    return (p["c_in"] if p["level"] == 0 else c // 2), c
+
+
+def _level_solve(p: dict, *, bias: bool = True, kdims: int | None = None, first_in: int | None = None,
+                 convs: int = 2) -> int:
+    c_prev, c = _level_channels(p)
+    k = (3,) * (kdims or p["dims"])
+    c_first = c_prev if first_in is None else first_in
+    n = layers.count_conv_parameters(c_first, c, k, bias=bias)
+    if convs == 2:
+        n += layers.count_conv_parameters(c, c, k, bias=bias)
+    return n
+
+
+# --------------------------------------------------------------------------- unet.valid-output
+def _valid_params(rng: np.random.Generator) -> dict:
+    depth = int(rng.integers(2, 5))
+    b = int(rng.integers(8, 20))  # bottleneck input size (>= 8 so that the decoder never runs out)
+    n = b
+    for _ in range(depth):
+        n = 2 * n + 4  # undo one encoder level: (n - 4) / 2 = b
+    return {"depth": depth, "n": n}
+
+
+def _trace(n: int, depth: int, *, trim: int = 3, decoder_convs: bool = True) -> int:
+    s = n
+    for _ in range(depth):
+        s = output_size(output_size(s, trim), trim)  # two valid k x k convolutions
+        s = output_size(s, 2, stride=2)  # 2x2 max pooling
+    s = output_size(output_size(s, trim), trim)  # bottleneck
+    for _ in range(depth):
+        s = 2 * s  # 2x2 transposed convolution, stride 2: (s - 1) * 2 + 2
+        if decoder_convs:
+            s = output_size(output_size(s, trim), trim)
+    return s
+
+
+# --------------------------------------------------------------------------- unet.skip-channels
+def _skip_params(rng: np.random.Generator) -> dict:
+    return {"base": int(rng.choice([16, 24, 32, 48, 64])), "depth": 4, "level": int(rng.integers(0, 4))}
+
+
+# --------------------------------------------------------------------------- unet.bottleneck-rf
+def _rf_params(rng: np.random.Generator) -> dict:
+    return {"depth": int(rng.integers(1, 6))}
+
+
+def _rf_layers(depth: int, *, pools: bool = True) -> list[tuple[int, int]]:
+    out = []
+    for level in range(depth + 1):
+        out += [(3, 1), (3, 1)]
+        if level < depth:
+            out.append((2, 2) if pools else (1, 2))
+    return out
+
+
+register(
+    Exercise(
+        id="unet.level-params",
+        title="Parameters of one U-Net level",
+        prompt=("A {dims}-D U-Net with {c_in} input channel(s) and {base} base channels (level l has "
+                "{base}·2^l channels) uses no normalisation, so every convolution has a bias. How many "
+                "parameters hold the two 3×3 convolutions of encoder level {level} (level 0 is the first)?"),
+        make_params=_level_params,
+        solve=_level_solve,
+        integer=True,
+        rtol=0.0,
+        atol=0.5,
+        hint=("The first convolution maps the previous level's channels (or the image's) to this level's; "
+              "the second keeps them. Each has C_out·(C_in·k^d + 1) parameters."),
+        misconceptions=(
+            Misconception("no-bias", lambda p: _level_solve(p, bias=False),
+                          "You left out the biases: one per output channel of each convolution."),
+            Misconception("kernel-dims", lambda p: _level_solve(p, kdims=5 - p["dims"]),
+                          "Check the kernel's dimensionality: a 2-D 3×3 kernel has 9 weights per input channel, "
+                          "a 3-D 3×3×3 kernel 27."),
+            Misconception("same-in-out", lambda p: _level_solve(p, first_in=_level_channels(p)[1]),
+                          "The first convolution of a level takes the previous level's channel count "
+                          "(half of this level's, or the image channels at level 0), not this level's."),
+            Misconception("one-conv", lambda p: _level_solve(p, convs=1),
+                          "Each level has two 3×3 convolutions; you counted one."),
+        ),
+    ),
+    Exercise(
+        id="unet.valid-output",
+        title="Output size of a valid-padding U-Net",
+        prompt=("A U-Net of depth {depth} (that many 2× poolings) uses unpadded ('valid') 3×3 convolutions, "
+                "two per level, 2×2 max pooling and 2×2 transposed convolutions with stride 2, as in the 2015 "
+                "paper. A square tile of {n}×{n} pixels goes in. What is the side of the output segmentation map?"),
+        make_params=_valid_params,
+        solve=lambda p: _trace(p["n"], p["depth"]),
+        integer=True,
+        rtol=0.0,
+        atol=0.5,
+        hint=("Follow one side: each valid 3×3 convolution removes 2 pixels, each pooling halves, each "
+              "transposed convolution doubles; the decoder's convolutions trim too."),
+        misconceptions=(
+            Misconception("same", lambda p: p["n"], "With valid convolutions the output is smaller than the input."),
+            Misconception("no-decoder-trim", lambda p: _trace(p["n"], p["depth"], decoder_convs=False),
+                          "The decoder's two 3×3 convolutions per level are unpadded too: they trim 2 pixels each."),
+            Misconception("trim-one", lambda p: _trace(p["n"], p["depth"], trim=2),
+                          "A valid 3×3 convolution removes one pixel on EACH side: 2 per convolution, not 1."),
+        ),
+    ),
+    Exercise(
+        id="unet.skip-channels",
+        title="Channels after a skip concatenation",
+        prompt=("In a U-Net with {base} base channels (level l has {base}·2^l channels) and depth {depth}, the "
+                "decoder at level {level} up-samples the deeper map with a 2×2 transposed convolution that halves "
+                "its channels, then concatenates the encoder's level-{level} map. How many channels enter the "
+                "first 3×3 convolution of that decoder level?"),
+        make_params=_skip_params,
+        solve=lambda p: 2 * p["base"] * 2 ** p["level"],
+        integer=True,
+        rtol=0.0,
+        atol=0.5,
+        hint="Skip channels (this level's encoder) plus up-sampled channels (the deeper level's, halved).",
+        misconceptions=(
+            Misconception("skip-only", lambda p: p["base"] * 2 ** p["level"],
+                          "That is only one of the two parts: the skip and the up-sampled map are concatenated."),
+            Misconception("no-halving", lambda p: 3 * p["base"] * 2 ** p["level"],
+                          "The transposed convolution halves the deeper level's channels before the concatenation."),
+        ),
+    ),
+    Exercise(
+        id="unet.bottleneck-rf",
+        title="Receptive field of the bottleneck",
+        prompt=("A U-Net encoder has {depth} levels of two 3×3 convolutions (stride 1) each followed by 2×2 max "
+                "pooling (stride 2), then a bottleneck of two more 3×3 convolutions. How wide (in input pixels, "
+                "along one axis) is the receptive field of one bottleneck unit?"),
+        make_params=_rf_params,
+        solve=lambda p: layers.receptive_field(_rf_layers(p["depth"])),
+        integer=True,
+        rtol=0.0,
+        atol=0.5,
+        unit="pixels",
+        hint="r = 1 + Σ (k − 1)·j, where the jump j is the product of the earlier strides.",
+        misconceptions=(
+            Misconception("no-pool-extent", lambda p: layers.receptive_field(_rf_layers(p["depth"], pools=False)),
+                          "A 2×2 pooling window also widens the field: it adds (2 − 1)·j."),
+            Misconception("no-jump", lambda p: 1 + 2 * 2 * (p["depth"] + 1) + p["depth"],
+                          "After each pooling a step in the feature map is 2× more input pixels: weight (k − 1) by "
+                          "the product of the earlier strides."),
+        ),
+    ),
+)
