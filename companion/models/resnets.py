@@ -33,7 +33,7 @@ from torch import nn
 
 from companion._validation import as_int, as_positive_float
 
-__all__ = ["PlainNet", "ResidualNet", "layer_gradient_norms", "BlurPool", "TinyCNN"]
+__all__ = ["PlainNet", "ResidualNet", "layer_gradient_norms", "BlurPool", "TinyCNN", "linear_theory_growth"]
 
 _ACTIVATIONS = ("relu", "linear")
 _NORMS = (None, "batch")
@@ -314,3 +314,20 @@ class TinyCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+def linear_theory_growth(depth: int, sigma: float, *, residual: bool) -> float:
+    """Expected growth of the squared gradient norm through `depth` linear blocks at init.
+
+    With block weights ``W ~ N(0, sigma²/fan_in)`` (so ``E[W Wᵀ] = sigma² I``) and identity
+    activations, ``E||Wᵀ g||² = sigma² ||g||²`` and ``E||(I + W)ᵀ g||² = (1 + sigma²) ||g||²``;
+    independent layers multiply: ``sigma^{2L}`` (plain) or ``(1 + sigma²)^L`` (residual).
+
+    Examples
+    --------
+    >>> linear_theory_growth(10, 0.5, residual=False), linear_theory_growth(2, 1.0, residual=True)
+    (9.5367431640625e-07, 4.0)
+    """
+    depth = as_int(depth, "depth", minimum=0)
+    sigma = as_positive_float(sigma, "sigma", allow_zero=True)
+    return float((1.0 + sigma ** 2) ** depth if residual else sigma ** (2 * depth))
