@@ -1,0 +1,151 @@
+"""Widget of chap-calibration: a reliability diagram under temperature scaling.
+
+* :func:`reliability_at_temperature` — pure NumPy: top-label reliability statistics of
+  ``softmax(logits / T)`` (companion.losses, companion.calibration);
+* :func:`draw_reliability` / :func:`reliability_grid` — matplotlib drawings (the static view and
+  the chapter's comparison of losses);
+* :func:`temperature_widget` — the ipywidgets UI: a slider for ``T``.
+
+A bar below the diagonal is a bin where the model is right less often than it claims
+(over-confidence); ``T > 1`` flattens the probabilities and moves the bars' confidence left.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from companion._validation import as_int, as_positive_float
+from companion.calibration import Reliability, reliability_diagram, top_label
+from companion.losses import softmax
+
+__all__ = ["reliability_at_temperature", "draw_reliability", "reliability_grid", "temperature_widget"]
+
+
+def reliability_at_temperature(logits: Any, target: Any, temperature: float = 1.0, *,
+                               n_bins: int = 15) -> Reliability:
+    """Reliability statistics (top-label, equal-width bins) of ``softmax(logits / temperature)``.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S)
+
+    Raises
+    ------
+    ValueError
+        For a temperature that is not a finite positive number, or as :func:`top_label`.
+    """
+    t = as_positive_float(temperature, "temperature")
+    n_bins = as_int(n_bins, "n_bins", minimum=1)
+    z = np.asarray(logits)
+    return reliability_diagram(*top_label(softmax(z / t, axis=1), target), n_bins=n_bins)
+
+
+def draw_reliability(rel: Reliability, ax: Any, title: str = "") -> dict:
+    """Bars of accuracy per bin, the gap to the mean confidence, the diagonal; return the artists."""
+    centres = (rel.edges[:-1] + rel.edges[1:]) / 2
+    width = rel.edges[1] - rel.edges[0]
+    acc = np.nan_to_num(rel.accuracy)
+    conf = np.where(rel.counts > 0, rel.mean_confidence, centres)
+    ax.plot([0, 1], [0, 1], color="0.5", lw=0.8, ls="--")
+    art = {
+        "acc": ax.bar(centres, acc, width=width * 0.95, color="tab:blue", edgecolor="k", lw=0.4, label="accuracy"),
+        "gap": ax.bar(centres, conf - acc, bottom=acc, width=width * 0.95, color="tab:red", alpha=0.35,
+                      label="gap to confidence"),
+        "text": ax.text(0.03, 0.93, f"ECE = {rel.ece:.4f}", transform=ax.transAxes, fontsize=8, va="top"),
+    }
+    for bar, n in zip(art["gap"], rel.counts):
+        bar.set_visible(bool(n))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence", fontsize=7)
+    ax.set_ylabel("accuracy", fontsize=7)
+    ax.tick_params(labelsize=7)
+    if title:
+        ax.set_title(title, fontsize=8)
+    ax.legend(fontsize=6, loc="lower right", frameon=False)
+    return art
+
+
+def _update(rel: Reliability, art: dict) -> None:
+    centres = (rel.edges[:-1] + rel.edges[1:]) / 2
+    acc = np.nan_to_num(rel.accuracy)
+    conf = np.where(rel.counts > 0, rel.mean_confidence, centres)
+    for bar, a in zip(art["acc"], acc):
+        bar.set_height(a)
+    for bar, a, c, n in zip(art["gap"], acc, conf, rel.counts):
+        bar.set_y(a)
+        bar.set_height(c - a)
+        bar.set_visible(bool(n))
+    art["text"].set_text(f"ECE = {rel.ece:.4f}")
+
+
+def reliability_grid(logits: Any, target: Any, temperatures: Sequence[float] = (0.5, 1.0, 2.0), *,
+                     n_bins: int = 15):
+    """The static view: one reliability diagram per temperature, side by side (a Figure)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(temperatures), figsize=(2.8 * len(temperatures), 2.8), squeeze=False)
+    for ax, t in zip(axes[0], temperatures):
+        draw_reliability(reliability_at_temperature(logits, target, t, n_bins=n_bins), ax, f"T = {t:g}")
+    fig.tight_layout()
+    return fig
+
+
+class _TemperatureWidget:
+    def __init__(self, logits: Any, target: Any, n_bins: int, t_max: float) -> None:
+        import ipywidgets as W
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.logits, self.target, self.n_bins = np.asarray(logits), np.asarray(target), n_bins
+        self.temperature = W.FloatLogSlider(value=1.0, base=10, min=-np.log10(t_max), max=np.log10(t_max),
+                                            step=0.02, description="temperature T",
+                                            style={"description_width": "100px"}, layout=W.Layout(width="360px"))
+        self.picture = W.Image(format="png")
+        self.fig = Figure(figsize=(3.4, 3.2), dpi=72)
+        self.ax = self.fig.subplots()
+        self.fig.subplots_adjust(left=0.16, right=0.97, top=0.9, bottom=0.15)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.reliability: Reliability | None = None
+        self._art: dict | None = None
+        self.last_update_s = float("nan")
+        self.temperature.observe(lambda _c: self.update(), names="value")
+        self.ui = W.VBox([self.temperature, self.picture])
+        self.ui.controller = self
+        self.update()
+
+    def update(self) -> None:
+        t0 = time.perf_counter()
+        self.reliability = reliability_at_temperature(self.logits, self.target, self.temperature.value,
+                                                      n_bins=self.n_bins)
+        if self._art is None:
+            self._art = draw_reliability(self.reliability, self.ax, "reliability diagram")
+        else:
+            _update(self.reliability, self._art)
+        self.canvas.draw()
+        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3]
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, format="png", compress_level=1)
+        self.picture.value = buf.getvalue()
+        self.last_update_s = time.perf_counter() - t0
+
+
+def temperature_widget(logits: Any, target: Any, *, n_bins: int = 15, t_max: float = 5.0):
+    """The interactive view: a reliability diagram of ``softmax(logits / T)`` with a slider for ``T``.
+
+    ``box.controller`` holds the slider ``temperature``, the current :class:`Reliability` as
+    ``reliability`` and ``last_update_s``. Keep `logits` small (a few hundred thousand voxels)
+    for updates under 100 ms.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S)
+    """
+    return _TemperatureWidget(logits, target, as_int(n_bins, "n_bins", minimum=1),
+                              as_positive_float(t_max, "t_max")).ui

@@ -1,0 +1,51 @@
+"""Widget of chap-calibration: reliability under temperature, the UI driven headlessly."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from companion.calibration import expected_calibration_error, top_label
+from companion.losses import softmax
+from companion.widgets.calibration import reliability_at_temperature, reliability_grid, temperature_widget
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    z = 4 * rng.standard_normal((4, 2, 16, 16))
+    p = softmax(z / 3.0)  # labels drawn from softer probabilities: the raw logits are over-confident
+    t = (rng.uniform(size=(4, 16, 16)) < p[:, 1]).astype(np.int64)
+    return z, t
+
+
+def test_reliability_at_temperature_equals_ece_of_scaled_softmax():
+    z, t = _data()
+    for temp in (0.5, 1.0, 3.0):
+        rel = reliability_at_temperature(z, t, temp)
+        assert rel.ece == pytest.approx(expected_calibration_error(*top_label(softmax(z / temp), t)))
+    assert reliability_at_temperature(z, t, 3.0).ece < reliability_at_temperature(z, t, 1.0).ece / 2
+
+
+def test_widget_updates_on_slider_change():
+    z, t = _data()
+    ctl = temperature_widget(z, t).controller
+    before, ece_before = ctl.picture.value, ctl.reliability.ece
+    ctl.temperature.value = 3.0
+    assert ctl.picture.value != before
+    assert ctl.reliability.ece < ece_before
+
+
+def test_static_grid():
+    z, t = _data()
+    fig = reliability_grid(z, t, (1.0, 3.0))
+    assert len(fig.axes) == 2
+
+
+def test_bad_temperature():
+    z, t = _data()
+    with pytest.raises(ValueError, match=r"^temperature: expected a finite number > 0"):
+        reliability_at_temperature(z, t, 0.0)
