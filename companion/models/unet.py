@@ -325,8 +325,9 @@ def unet_summary(model: UNet, input_shape: Sequence[int]) -> list[SummaryRow]:
     Rows, in execution order: ``enc<l>`` (two convolutions), ``pool<l>``, ``bottleneck``,
     ``up<l>`` (transposed convolution), ``cat<l>`` (the concatenated input of the decoder block,
     only with skips), ``dec<l>`` (two convolutions), ``head``. The parameter counts add up to
-    :func:`count_parameters`. Runs one forward pass in eval mode without gradients (the model's
-    mode is restored; batch-norm running statistics are untouched).
+    :func:`count_parameters`. The shapes come from a forward pass of a twin network built on
+    PyTorch's ``meta`` device (no memory, no arithmetic), so the model itself is never run: its
+    mode, weights and batch-norm running statistics are untouched, and any input size is cheap.
 
     Parameters
     ----------
@@ -347,36 +348,35 @@ def unet_summary(model: UNet, input_shape: Sequence[int]) -> list[SummaryRow]:
         rows.append(SummaryRow(name, level, tuple(a.shape), tuple(b.shape),
                                count_parameters(module) if module is not None else 0))
 
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            p = next(model.parameters())
-            x = torch.zeros(shape, dtype=p.dtype, device=p.device)
-            model._check_input(x)
-            skips = []
-            for level, block in enumerate(model.down_blocks):
-                y = block(x)
-                add(f"enc{level}", level, block, x, y)
-                skips.append(y)
-                x = model.pool(y)
-                add(f"pool{level}", level, None, y, x)
-            y = model.bottom(x)
-            add("bottleneck", model.depth, model.bottom, x, y)
-            x = y
-            for level in reversed(range(model.depth)):
-                y = model.up_convs[level](x)
-                add(f"up{level}", level, model.up_convs[level], x, y)
-                if model.skip:
-                    cat = torch.cat([_centre_crop(skips[level], y.shape[2:]), y], dim=1)
-                    add(f"cat{level}", level, None, y, cat)
-                    y = cat
-                x = model.up_blocks[level](y)
-                add(f"dec{level}", level, model.up_blocks[level], y, x)
-            y = model.head(x)
-            add("head", 0, model.head, x, y)
-    finally:
-        model.train(was_training)
+    # a twin of the same configuration on the "meta" device: shapes without any arithmetic, so the
+    # table of the 2015 network at 572 x 572 costs nothing; the parameters are counted on the model
+    with torch.device("meta"):
+        twin = UNet(model.in_channels, model.out_channels, dims=model.dims, base_channels=model.base_channels,
+                    depth=model.depth, skip=model.skip, norm=model.norm, padding=model.padding).eval()
+    model._check_input(torch.empty(shape, device="meta"))
+    with torch.no_grad():
+        x = torch.empty(shape, device="meta")
+        skips = []
+        for level, block in enumerate(twin.down_blocks):
+            y = block(x)
+            add(f"enc{level}", level, model.down_blocks[level], x, y)
+            skips.append(y)
+            x = twin.pool(y)
+            add(f"pool{level}", level, None, y, x)
+        y = twin.bottom(x)
+        add("bottleneck", model.depth, model.bottom, x, y)
+        x = y
+        for level in reversed(range(model.depth)):
+            y = twin.up_convs[level](x)
+            add(f"up{level}", level, model.up_convs[level], x, y)
+            if model.skip:
+                cat = torch.cat([_centre_crop(skips[level], y.shape[2:]), y], dim=1)
+                add(f"cat{level}", level, None, y, cat)
+                y = cat
+            x = twin.up_blocks[level](y)
+            add(f"dec{level}", level, model.up_blocks[level], y, x)
+        y = twin.head(x)
+        add("head", 0, model.head, x, y)
     return rows
 
 
