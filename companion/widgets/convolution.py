@@ -277,7 +277,7 @@ def draw_demo(demo: ConvDemo, image: Any, *, fig=None, title: str | None = None,
 
     img = as_float_array(image, "image", ndim=2)
     if fig is None:
-        fig = Figure(figsize=(7.0, 3.6 if show_terms else 3.0), dpi=72)
+        fig = Figure(figsize=(7.0, 3.8 if show_terms else 3.0), dpi=80)
     fig.clear()
     ax_in, ax_out = fig.subplots(1, 2)
     ax_in.imshow(img, cmap=cmap)
@@ -299,7 +299,7 @@ def draw_demo(demo: ConvDemo, image: Any, *, fig=None, title: str | None = None,
     if title:
         fig.suptitle(title, fontsize=10)
     if show_terms and len(demo.terms) <= 25:
-        fig.text(0.02, 0.01, f"y[{i},{j}] = " + demo.expression(digits=3), fontsize=6.5,
+        fig.text(0.02, 0.01, f"y[{i},{j}] = " + demo.expression(digits=3), fontsize=8,
                  family="monospace", va="bottom")
         fig.subplots_adjust(bottom=0.1 + 0.045 * demo.kernel.shape[0], top=0.88)
     return fig
