@@ -26,7 +26,7 @@ from companion._validation import as_float_array, as_int, as_positive_float
 
 __all__ = [
     "reliability_bins", "expected_calibration_error", "maximum_calibration_error", "Reliability",
-    "reliability_diagram", "top_label", "temperature_scale",
+    "reliability_diagram", "top_label", "temperature_scale", "expected_report_losses", "optimal_reports",
 ]
 
 
@@ -245,3 +245,117 @@ def temperature_scale(logits: Any, target: Any, *, bounds: tuple[float, float] =
 
     res = minimize_scalar(nll, bounds=(np.log(lo), np.log(hi)), method="bounded", options={"xatol": 1e-6})
     return float(np.exp(res.x))
+
+
+# --------------------------------------------------------------------------------------------
+# Proper scoring rules: which report minimises the expected loss?
+# --------------------------------------------------------------------------------------------
+
+def expected_report_losses(q: float, p: Any, n_voxels: int = 10, eps: float = 1e-5) -> dict[str, np.ndarray]:
+    """Expected losses of reporting probability `p` for each of `n_voxels` voxels that are each lesion with probability `q`.
+
+    The number of lesion voxels is ``S ~ Binomial(n_voxels, q)``; expectations are exact sums
+    over ``S`` (the soft Dice of equal reports depends on ``S`` only). Three losses, each a
+    function of the report ``p`` (a grid):
+
+    - ``"cross-entropy"``: ``-(q log p + (1 - q) log(1 - p))`` per voxel — minimised at ``p = q``;
+    - ``"soft Dice"``: ``1 - E[D_soft]`` of the lesion class — decreasing in ``p``;
+    - ``"hard Dice"``: the same with the report thresholded at 0.5 — flat on each side of 0.5.
+
+    Parameters
+    ----------
+    q : float
+        True lesion probability of every voxel, in ``(0, 1)``.
+    p : array_like
+        Reports, in ``(0, 1)``.
+    n_voxels : int, default 10
+    eps : float, default 1e-5
+
+    Returns
+    -------
+    dict of str to ndarray
+        One array of the shape of `p` per loss.
+
+    References
+    ----------
+    gneiting2007strictly
+    """
+    from math import comb
+
+    from companion.losses import cross_entropy, soft_dice
+
+    q = as_positive_float(q, "q")
+    if q >= 1:
+        raise ValueError(f"q: expected a probability in (0, 1), got {q}")
+    n = as_int(n_voxels, "n_voxels", minimum=1)
+    p = as_float_array(p, "p").astype(np.float64).ravel()
+    if np.any((p <= 0) | (p >= 1)):
+        raise ValueError("p: expected reports in (0, 1)")
+    logits = np.stack([np.zeros_like(p), np.log(p) - np.log1p(-p)], axis=1)  # (G, 2)
+    ce = (q * cross_entropy(logits, np.ones(len(p), dtype=np.int64), reduction="none")
+          + (1 - q) * cross_entropy(logits, np.zeros(len(p), dtype=np.int64), reduction="none"))
+    s = np.arange(n + 1)
+    w = np.array([comb(n, k) * q ** k * (1 - q) ** (n - k) for k in s])
+    y = (np.arange(n)[None] < s[:, None]).astype(np.float64)  # (n+1, n): a mask with S lesion voxels
+    out = {"cross-entropy": ce}
+    for name, rep in (("soft Dice", p), ("hard Dice", (p > 0.5) * 1.0)):
+        reports = np.broadcast_to(rep[:, None, None], (len(p), n + 1, n)).reshape(-1, 1, n)
+        masks = np.broadcast_to(y[None], (len(p), n + 1, n)).reshape(-1, 1, n)
+        d = soft_dice(reports, masks, eps).reshape(len(p), n + 1)
+        out[name] = 1 - d @ w
+    return out
+
+
+def optimal_reports(q: Any, loss: str = "dice", *, n_draws: int = 4000, eps: float = 1e-5,
+                    seed: int = 0) -> np.ndarray:
+    """The reports ``p_i`` that minimise a loss in expectation over random labels ``y_i ~ Bernoulli(q_i)``.
+
+    One image of ``len(q)`` voxels; its label maps are drawn `n_draws` times (seeded), and the
+    reports, shared by all draws, minimise the mean loss over the draws (L-BFGS-B on the logits,
+    with the analytic gradients of :mod:`companion.losses`). For ``"ce"`` the optimum is the
+    empirical frequency of each voxel, ≈ ``q`` (cross-entropy is strictly proper); for ``"dice"``
+    (soft Dice of the lesion class, background excluded) the optimum is pushed to 0 or 1.
+
+    Parameters
+    ----------
+    q : array_like of float
+        True lesion probability of each voxel, in ``[0, 1]``.
+    loss : {"dice", "ce"}
+    n_draws : int, default 4000
+    eps : float, default 1e-5
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray of float64
+        The optimal reports, shape of `q`.
+
+    References
+    ----------
+    gneiting2007strictly, bertels2019optimizing
+    """
+    from scipy.optimize import minimize
+
+    from companion.losses import cross_entropy, cross_entropy_grad, dice_loss, dice_loss_grad
+
+    qa = as_float_array(q, "q").astype(np.float64)
+    if qa.ndim != 1 or not np.all((qa >= 0) & (qa <= 1)):
+        raise ValueError(f"q: expected a 1-D array of probabilities in [0, 1], got shape {qa.shape}")
+    if loss not in ("dice", "ce"):
+        raise ValueError(f"loss: expected 'dice' or 'ce', got {loss!r}")
+    m = as_int(n_draws, "n_draws", minimum=1)
+    rng = np.random.default_rng(seed)
+    target = (rng.uniform(size=(m, qa.size)) < qa).astype(np.int64)  # (M, n) label maps
+
+    def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
+        logits = np.broadcast_to(np.stack([np.zeros_like(z), z])[None], (m, 2, z.size))
+        if loss == "ce":
+            value, grad = cross_entropy(logits, target), cross_entropy_grad(logits, target)
+        else:
+            value = dice_loss(logits, target, eps=eps, include_background=False)
+            grad = dice_loss_grad(logits, target, eps=eps, include_background=False)
+        return float(value), grad[:, 1].sum(axis=0)  # the class-0 logit is held at 0
+
+    res = minimize(objective, np.zeros(qa.size), jac=True, method="L-BFGS-B",
+                   bounds=[(-30.0, 30.0)] * qa.size, options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10})
+    return 1.0 / (1.0 + np.exp(-res.x))

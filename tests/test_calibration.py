@@ -9,6 +9,8 @@ from torchmetrics.functional.classification import binary_calibration_error, mul
 
 from companion.calibration import (
     expected_calibration_error,
+    expected_report_losses,
+    optimal_reports,
     maximum_calibration_error,
     reliability_bins,
     reliability_diagram,
@@ -116,6 +118,34 @@ def test_temperature_scale_recovers_known_temperature():
     np.testing.assert_array_equal(softmax(z).argmax(1), softmax(z / temp).argmax(1))
 
 
+@pytest.mark.parametrize("q", [0.15, 0.5, 0.8])
+def test_expected_report_losses_properness(q):
+    grid = np.round(np.linspace(0.01, 0.99, 99), 2)
+    losses = expected_report_losses(q, grid, n_voxels=8)
+    assert grid[np.argmin(losses["cross-entropy"])] == pytest.approx(q)      # strictly proper
+    assert grid[np.argmin(losses["soft Dice"])] == 0.99                      # pushed to the edge
+    assert np.all(np.diff(losses["soft Dice"]) < 0)
+    # hard Dice is flat on each side of 0.5: many minimisers, not proper
+    hard = losses["hard Dice"]
+    assert np.ptp(hard[grid > 0.5]) < 1e-12 and np.ptp(hard[grid <= 0.5]) < 1e-12
+    # the closed form of expected CE and a Monte-Carlo check of expected soft Dice at one report
+    np.testing.assert_allclose(losses["cross-entropy"], -(q * np.log(grid) + (1 - q) * np.log(1 - grid)), rtol=1e-12)
+    rng = np.random.default_rng(0)
+    y = rng.uniform(size=(200000, 8)) < q
+    p0 = 0.7
+    mc = 1 - np.mean((2 * p0 * y.sum(1) + 1e-5) / (8 * p0 + y.sum(1) + 1e-5))
+    assert losses["soft Dice"][grid == p0][0] == pytest.approx(mc, abs=2e-3)
+
+
+def test_optimal_reports_ce_is_frequency_dice_is_binary():
+    q = np.linspace(0.05, 0.95, 10)
+    freq = (np.random.default_rng(0).uniform(size=(1000, 10)) < q).mean(axis=0)  # the same draws
+    np.testing.assert_allclose(optimal_reports(q, "ce", n_draws=1000), freq, atol=1e-5)
+    p = optimal_reports(q, "dice", n_draws=1000)
+    assert np.all((p < 0.02) | (p > 0.98))
+    assert np.all(np.diff(p) >= -1e-9)   # a threshold on q: larger q, larger report
+
+
 BAD_CALLS = [  # call, exception, message pattern
     pytest.param(lambda: reliability_bins([0.5], [1], n_bins=0), ValueError, r"^n_bins: expected an int >= 1", id="n-bins-0"),
     pytest.param(lambda: reliability_bins([0.5], [1], n_bins=2.5), TypeError, r"^n_bins: expected an int", id="n-bins-float"),
@@ -132,6 +162,10 @@ BAD_CALLS = [  # call, exception, message pattern
     pytest.param(lambda: temperature_scale(np.zeros((3, 2)), np.zeros(3)), TypeError, r"^target: expected an integer array", id="float-target"),
     pytest.param(lambda: temperature_scale(np.zeros((3, 2)), np.zeros(4, dtype=int)), ValueError, r"^target: expected shape \(3,\)", id="shape"),
     pytest.param(lambda: temperature_scale(np.zeros((3, 2)), np.zeros(3, dtype=int), bounds=(2.0, 1.0)), ValueError, r"^bounds: expected \(low, high\)", id="bounds"),
+    pytest.param(lambda: expected_report_losses(1.0, [0.5]), ValueError, r"^q: expected a probability in \(0, 1\)", id="q-one"),
+    pytest.param(lambda: expected_report_losses(0.5, [0.0, 0.5]), ValueError, r"^p: expected reports in \(0, 1\)", id="p-zero"),
+    pytest.param(lambda: optimal_reports([0.5, 1.5]), ValueError, r"^q: expected a 1-D array of probabilities", id="q-range"),
+    pytest.param(lambda: optimal_reports([0.5], "brier"), ValueError, r"^loss: expected 'dice' or 'ce'", id="loss-name"),
 ]
 
 

@@ -70,28 +70,12 @@ _GRID = np.round(np.linspace(0.05, 0.95, 19), 2)
 
 
 def expected_losses(q: float, p: np.ndarray, n: int = 10) -> dict[str, np.ndarray]:
-    """Expected loss of reporting `p` (a grid) for a region of `n` voxels, each lesion with probability `q`.
+    """Expected loss of each option's rule for reports `p` (:func:`companion.calibration.expected_report_losses`)."""
+    from companion.calibration import expected_report_losses
 
-    Exact expectation over the number S ~ Binomial(n, q) of lesion voxels; Dice of the lesion
-    class with eps = 1e-5 (a report p for every voxel). Uses companion's losses.
-    """
-    from math import comb
-
-    from companion.losses import cross_entropy, soft_dice
-
-    p = np.asarray(p, dtype=float)
-    logits = np.stack([np.zeros_like(p), np.log(p) - np.log1p(-p)], axis=1)  # (G, 2)
-    ce = q * cross_entropy(logits, np.ones(len(p), dtype=np.int64), reduction="none") + \
-        (1 - q) * cross_entropy(logits, np.zeros(len(p), dtype=np.int64), reduction="none")
-    s = np.arange(n + 1)
-    w = np.array([comb(n, k) * q ** k * (1 - q) ** (n - k) for k in s])
-    y = (np.arange(n)[None] < s[:, None]).astype(float)  # (n+1, n) a label map with S lesion voxels
-    out = {"cross-entropy (log loss)": ce}
-    for name, probs in (("soft Dice loss of the region", p), ("hard Dice after thresholding at 0.5", (p > 0.5) * 1.0)):
-        reports = np.broadcast_to(probs[:, None, None, None], (len(p), n + 1, 1, n))
-        d = soft_dice(reports.reshape(-1, 1, n), np.broadcast_to(y[None, :, None], reports.shape).reshape(-1, 1, n))
-        out[name] = 1 - d.reshape(len(p), n + 1) @ w
-    return out
+    losses = expected_report_losses(q, p, n_voxels=n)
+    return {PROPER_CHOICES[0]: losses["cross-entropy"], PROPER_CHOICES[1]: losses["soft Dice"],
+            PROPER_CHOICES[2]: losses["hard Dice"]}
 
 
 def _proper_params(rng: np.random.Generator) -> dict:
