@@ -267,3 +267,10 @@ SW_BAD = [
 def test_sliding_window_bad_calls(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_fit_progress_bar_goes_to_stderr(tiny_data, capsys):
+    tiny_fit(tiny_data, epochs=1, progress=True)
+    assert "fit" in capsys.readouterr().err
+    tiny_fit(tiny_data, epochs=1, progress=False)
+    assert capsys.readouterr().err == ""
