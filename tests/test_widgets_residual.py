@@ -43,3 +43,17 @@ def test_static_grid():
     fig = gradient_grid(((5, 0.5), (10, 1.0), (3, 0.2)))
     assert sum(ax.get_visible() for ax in fig.axes) == 3
     plt.close(fig)
+
+
+@pytest.mark.parametrize("depth, sigma", [(7, 0.6), (20, 1.3), (3, 0.0)])
+def test_fast_linear_path_equals_torch_autograd(depth, sigma):
+    from companion.widgets.residual import _linear_norms, _torch_norms
+    fast = _linear_norms(depth, sigma, 32, 32, 0)
+    slow = _torch_norms(depth, sigma, 32, 32, "linear", 0)
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+
+
+def test_relu_panel_uses_autograd_path():
+    p = gradient_panel(6, 1.4, activation="relu")
+    assert p.plain.shape == (7,) and np.all(p.residual[:-1] > 1.0)

@@ -40,10 +40,6 @@ def gradient_panel(depth: int = 20, sigma: float = 0.9, *, width: int = 32, batc
     TypeError, ValueError
         If `depth` is not an int in 1 … 200 or `sigma` is not a number in [0, 3].
     """
-    import torch
-
-    from companion.models.resnets import PlainNet, ResidualNet, layer_gradient_norms
-
     depth = as_int(depth, "depth", minimum=1)
     if depth > 200:
         raise ValueError(f"depth: expected an int <= 200, got {depth}")
@@ -52,14 +48,63 @@ def gradient_panel(depth: int = 20, sigma: float = 0.9, *, width: int = 32, batc
         raise ValueError(f"sigma: expected a number in [0, 3], got {sigma}")
     width = as_int(width, "width", minimum=1)
     batch = as_int(batch, "batch", minimum=1)
+    back = depth - np.arange(depth + 1)
+    if activation == "linear":
+        plain, residual = _linear_norms(depth, sigma, width, batch, seed)
+    else:
+        plain, residual = _torch_norms(depth, sigma, width, batch, activation, seed)
+    return GradientPanel(depth, sigma, activation, plain, residual, sigma ** back.astype(float),
+                         (1 + sigma ** 2) ** (back / 2))
+
+
+def _torch_norms(depth, sigma, width, batch, activation, seed):
+    import torch
+
+    from companion.models.resnets import PlainNet, ResidualNet, layer_gradient_norms
+
     x = torch.randn(batch, width, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    norms = []
+    out = []
     for cls in (PlainNet, ResidualNet):
         net = cls(depth, width, sigma=sigma, activation=activation, seed=seed).double()
-        norms.append(layer_gradient_norms(net, x, seed=seed))
-    back = depth - np.arange(depth + 1)
-    return GradientPanel(depth, sigma, activation, norms[0], norms[1], sigma ** back.astype(float),
-                         (1 + sigma ** 2) ** (back / 2))
+        out.append(layer_gradient_norms(net, x, seed=seed))
+    return out[0], out[1]
+
+
+_CACHE: dict = {}
+
+
+def _unit_weights(depth: int, width: int, batch: int, seed: int):
+    """Block weights of ``PlainNet(depth, width, sigma=1, seed=seed)`` and the upstream gradient of
+    :func:`layer_gradient_norms`, as float64 arrays (drawn once, then reused)."""
+    key = (width, batch, seed)
+    have = _CACHE.get(key)
+    if have is None or len(have[0]) < depth:
+        import torch
+
+        from companion.models.resnets import PlainNet
+
+        net = PlainNet(max(depth, 64), width, sigma=1.0, seed=seed)
+        weights = [b.linear.weight.detach().double().numpy() for b in net.blocks]
+        g = torch.randn((batch, width), generator=torch.Generator().manual_seed(seed),
+                        dtype=torch.float64).numpy()
+        have = _CACHE[key] = (weights, g)
+    return have[0][:depth], have[1]
+
+
+def _linear_norms(depth, sigma, width, batch, seed):
+    # Linear blocks x_{l+1} = W_l x_l (+ x_l): the backward pass is g_l = g_{l+1} W_l (+ g_{l+1}).
+    # A block's weights are proportional to sigma (the same seeded normal draws), so the sigma = 1
+    # weights are drawn once and scaled: the same numbers as the torch path, ~1 ms per update.
+    weights, g = _unit_weights(depth, width, batch, seed)
+    gp, gr = g, g
+    plain, residual = [1.0], [1.0]
+    scale = float(np.linalg.norm(g))
+    for w in reversed(weights):
+        gp = gp @ (sigma * w)
+        gr = gr + gr @ (sigma * w)
+        plain.append(float(np.linalg.norm(gp)) / scale)
+        residual.append(float(np.linalg.norm(gr)) / scale)
+    return np.array(plain[::-1]), np.array(residual[::-1])
 
 
 def draw_panel(p: GradientPanel, ax: Any, *, legend: bool = True) -> dict:
@@ -125,8 +170,15 @@ class _GradientWidget:
             FigureCanvasAgg(self._fig)
             self._ax = self._fig.subplots()
             self._fig.subplots_adjust(left=0.16, right=0.97, bottom=0.17, top=0.9)
-        self._ax.clear()
-        draw_panel(self.panel, self._ax, legend=False)
+            self._art = draw_panel(self.panel, self._ax, legend=False)
+        else:
+            layers = np.arange(self.panel.depth + 1)
+            for key, values in (("plain", self.panel.plain), ("res", self.panel.residual),
+                                ("pt", self.panel.plain_theory), ("rt", self.panel.residual_theory)):
+                self._art[key].set_data(layers, values)
+            self._art["title"].set_text(f"L = {self.panel.depth}, σ = {self.panel.sigma:.2f}")
+            self._ax.relim()
+            self._ax.autoscale_view()
         canvas = self._fig.canvas
         canvas.draw()
         buf = io.BytesIO()
