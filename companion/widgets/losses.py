@@ -197,37 +197,39 @@ class _LossWidget:
     def _on_change(self, _change: Any) -> None:
         self.update()
 
-    def _full_draw(self) -> None:
-        """Redraw everything but the animated artists (marker, readout) and keep it as background."""
-        if self._art is None:
-            self._art = draw_landscape(self.landscape, self.axes, self.p.value)
-            for key in ("mark_l", "mark_g"):
-                self._art[key].set_animated(True)
-            self.readout = self.fig.text(0.5, 0.005, "", ha="center", va="bottom", fontsize=8, animated=True)
-        else:
-            _update(self.landscape, self.axes, self._art, self.p.value)
-        land = self.landscape
-        self.axes[0].set_title(f"lesion {land.n_foreground} of {land.n_pixels} pixels: losses", fontsize=7)
+    def _first_draw(self) -> None:
+        """Draw the axes once; every curve, marker and the readout are animated (blitted) artists."""
+        self._art = draw_landscape(self.landscape, self.axes, self.p.value)
+        self.axes[0].set_ylim(0, 2.5)  # fixed limits, so that the background never changes
+        self.axes[0].set_title("mean CE and Dice loss of the lesion", fontsize=7)
         self.axes[1].set_title("gradient on one lesion pixel's logit", fontsize=7)
+        for artist in self._art.values():
+            artist.set_animated(True)
+        self.readout = self.fig.text(0.5, 0.005, "", ha="center", va="bottom", fontsize=8, animated=True)
         self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.fig.bbox)
 
     def update(self) -> None:
         t0 = time.perf_counter()
-        if self._fraction_drawn != self.fraction.value:  # a new lesion size: new curves, full redraw
+        if self._fraction_drawn != self.fraction.value:  # a new lesion size: new curves
             self.landscape = loss_landscape(self.fraction.value, **self.kwargs)
             self._fraction_drawn = self.fraction.value
-            self._full_draw()
-        # moving p only moves the marker and the readout: blit them onto the saved background
         land = self.landscape
+        if self._art is None:
+            self._first_draw()
         i = int(np.argmin(np.abs(land.p - self.p.value)))
+        self._art["ce"].set_ydata(land.ce)
+        self._art["dice"].set_ydata(land.dice)
+        self._art["gce"].set_ydata(_log10(land.ce_grad))
+        self._art["gdice"].set_ydata(_log10(land.dice_grad))
         for key in ("mark_l", "mark_g"):
             self._art[key].set_xdata([land.p[i], land.p[i]])
-        self.readout.set_text(f"p = {land.p[i]:.2f}:  CE = {land.ce[i]:.3f},  Dice loss = {land.dice[i]:.3f},  "
+        self.readout.set_text(f"lesion {land.n_foreground}/{land.n_pixels} px, p = {land.p[i]:.2f}:  "
+                              f"CE = {land.ce[i]:.3f},  Dice loss = {land.dice[i]:.3f},  "
                               f"|∂CE/∂z| = {abs(land.ce_grad[i]):.1e},  |∂Dice/∂z| = {abs(land.dice_grad[i]):.1e}")
         self.canvas.restore_region(self._background)
-        for key in ("mark_l", "mark_g"):
-            self.axes[0 if key == "mark_l" else 1].draw_artist(self._art[key])
+        for key, ax in (("ce", 0), ("dice", 0), ("mark_l", 0), ("gce", 1), ("gdice", 1), ("mark_g", 1)):
+            self.axes[ax].draw_artist(self._art[key])
         self.fig.draw_artist(self.readout)
         rgb = np.asarray(self.canvas.buffer_rgba())[..., :3]
         from PIL import Image
