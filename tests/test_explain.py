@@ -1,0 +1,232 @@
+"""companion.explain: saliency, Grad-CAM and occlusion against closed forms, autograd and differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from companion.explain import class_score, grad_cam, occlusion_sensitivity, saliency
+
+
+class Diagonal(nn.Module):
+    """A linear model with one weight per pixel and class: ``z_c(p) = w_c(p) x(p) + b_c``."""
+
+    def __init__(self, w: np.ndarray, b=(0.3, -0.2)):
+        super().__init__()
+        self.w = nn.Parameter(torch.from_numpy(w))            # (K, H, W)
+        self.b = nn.Parameter(torch.tensor(b, dtype=self.w.dtype))
+
+    def forward(self, x):
+        return self.w[None] * x[:, :1] + self.b[None, :, None, None]
+
+
+class CamNet(nn.Module):
+    """Features ``A = tanh(conv3x3(x))``, optionally 2x average-pooled, a 1x1 head, then 2x nearest up."""
+
+    def __init__(self, pool: bool = False, seed: int = 0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.features = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.Tanh())
+        self.pool = nn.AvgPool2d(2) if pool else nn.Identity()
+        self.head = nn.Conv2d(3, 2, 1)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest") if pool else nn.Identity()
+        self.double()
+
+    def forward(self, x):
+        return self.up(self.head(self.pool(self.features(x))))
+
+
+def _tiny_net(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.Tanh(), nn.Conv2d(4, 3, 3, padding=1)).double()
+
+
+def _x(shape=(2, 2, 6, 7), seed=1, dtype=np.float64):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+# ---------------------------------------------------------------- saliency
+SALIENCY_CASES = [  # target class, mask (None = all output pixels)
+    pytest.param(0, None, id="class0-all-pixels"),
+    pytest.param(2, None, id="class2-all-pixels"),
+    pytest.param(1, "half", id="class1-region"),
+]
+
+
+@pytest.mark.parametrize("target_class, mask", SALIENCY_CASES)
+def test_saliency_matches_autograd_and_centred_differences(target_class, mask):
+    # shape: x (2, 2, 6, 7) -> logits (2, 3, 6, 7); smooth (tanh) so differences see no kinks
+    net, x = _tiny_net(), _x()
+    m = None
+    if mask == "half":
+        m = np.zeros((2, 6, 7), bool)
+        m[:, :3, 2:] = True
+    g = saliency(net, x, target_class, mask=m, absolute=False)
+    xt = torch.from_numpy(x).requires_grad_(True)
+    z = net(xt)[:, target_class]
+    s = (z * torch.from_numpy(m.astype(np.float64))).sum() if m is not None else z.sum()
+    (expected,) = torch.autograd.grad(s, xt)
+    np.testing.assert_allclose(g, expected.numpy(), rtol=1e-10, atol=1e-12)
+
+    def f(v):
+        with torch.no_grad():
+            zz = net(torch.from_numpy(v))[:, target_class].numpy()
+        return float((zz * m).sum() if m is not None else zz.sum())
+
+    h, num = 1e-6, np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[i] += h
+        xm[i] -= h
+        num[i] = (f(xp) - f(xm)) / (2 * h)
+    err = np.max(np.abs(g - num) / np.maximum(1e-12, np.abs(g) + np.abs(num)))
+    assert err < 1e-6, err
+    np.testing.assert_array_equal(saliency(net, x, target_class, mask=m), np.abs(g))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_saliency_of_linear_model_is_abs_weight(dtype):
+    # z_c(p) = w_c(p) x(p) + b_c, S_c = sum_p z_c(p)  =>  dS_c/dx(p) = w_c(p), whatever x
+    w = np.random.default_rng(2).standard_normal((2, 5, 4))
+    net = Diagonal(w)
+    x = _x((3, 1, 5, 4), dtype=dtype)
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    for c in (0, 1):
+        g = saliency(net, x, c)
+        assert g.dtype == dtype and g.shape == x.shape
+        np.testing.assert_allclose(g, np.broadcast_to(np.abs(w[c]), g.shape), rtol=tol)
+    region = np.zeros((5, 4), int)
+    region[1:3, 2:] = 1  # a mask of the output: only those pixels' logits count
+    np.testing.assert_allclose(saliency(net, x, 1, mask=region)[0, 0], np.abs(w[1]) * region, rtol=tol)
+
+
+def test_saliency_restores_mode_and_leaves_input_alone():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.Conv2d(2, 2, 1)).double()
+    net.train()
+    x = _x((2, 1, 4, 4))
+    before = x.copy()
+    saliency(net, x, 0)
+    assert net.training
+    np.testing.assert_array_equal(x, before)
+    assert net[1].num_batches_tracked.item() == 0  # ran in eval mode: no running-statistics update
+
+
+# ---------------------------------------------------------------- Grad-CAM
+def test_grad_cam_of_1x1_head_is_relu_of_class_logit_minus_bias():
+    # A = features(x), z_c = sum_k w_ck A_k + b_c  =>  dS/dA_k(p) = w_ck, alpha_k = w_ck,
+    # CAM = ReLU(sum_k w_ck A_k) = ReLU(z_c - b_c)
+    net, x = CamNet(), _x((2, 2, 6, 6))
+    with torch.no_grad():
+        z = net(torch.from_numpy(x)).numpy()
+    b = net.head.bias.detach().numpy()
+    for c in (0, 1):
+        cam = grad_cam(net, net.features, x, c)
+        assert cam.shape == (2, 6, 6) and cam.dtype == np.float64
+        np.testing.assert_allclose(cam, np.maximum(z[:, c] - b[c], 0), rtol=1e-10, atol=1e-12)
+        assert (cam == 0).any() and (cam > 0).any()  # the ReLU is really at work in this case
+
+
+def test_grad_cam_with_region_scales_weights_by_its_share():
+    # S = sum_{p in M} z_c(p): alpha_k = w_ck |M| / |S|, so the CAM is ReLU(z_c - b_c) |M| / |S|
+    net, x = CamNet(seed=3), _x((1, 2, 6, 6), seed=4)
+    m = np.zeros((6, 6), bool)
+    m[1:4, 1:3] = True
+    with torch.no_grad():
+        z = net(torch.from_numpy(x)).numpy()[0, 1]
+    expected = np.maximum(z - net.head.bias[1].item(), 0) * m.sum() / m.size
+    np.testing.assert_allclose(grad_cam(net, net.features, x, 1, mask=m)[0], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_grad_cam_coarse_layer_is_upsampled_bilinearly():
+    # A = avgpool(features) (3 x 3 from 6 x 6), each coarse pixel feeds 4 outputs: alpha_k = 4 w_ck
+    net, x = CamNet(pool=True), _x((1, 2, 6, 6), seed=5)
+    with torch.no_grad():
+        a = net.pool(net.features(torch.from_numpy(x)))
+    w = net.head.weight.detach()[0, :, 0, 0]
+    coarse = torch.relu((4 * w[None, :, None, None] * a).sum(1, keepdim=True))
+    np.testing.assert_allclose(grad_cam(net, net.pool, x, 0, upsample=False)[0], coarse[0, 0].numpy(), rtol=1e-10)
+    up = torch.nn.functional.interpolate(coarse, size=(6, 6), mode="bilinear", align_corners=False)
+    np.testing.assert_allclose(grad_cam(net, net.pool, x, 0)[0], up[0, 0].numpy(), rtol=1e-10)
+
+
+# ---------------------------------------------------------------- occlusion
+def test_occlusion_of_linear_model_equals_weighted_patch_sum():
+    # score "logit": Delta_P = sum_{i in P} w_c(i) (x_i - baseline); stride = patch tiles 6 x 4 with 2 x 2 blocks
+    w = np.random.default_rng(6).standard_normal((2, 6, 4))
+    net, x, base = Diagonal(w), _x((2, 1, 6, 4), seed=7), 0.25
+    occ = occlusion_sensitivity(net, x, 1, 2, baseline=base, score="logit")
+    blocks = (w[1] * (x[:, 0] - base)).reshape(2, 3, 2, 2, 2).sum(axis=(2, 4))  # (N, 3, 2) block sums
+    expected = np.repeat(np.repeat(blocks, 2, axis=1), 2, axis=2)
+    np.testing.assert_allclose(occ, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_occlusion_overlapping_windows_average_the_drops():
+    # 1 x 5 image, patch (1, 3), stride 1: windows start at 0, 1, 2; pixel p averages the windows covering it
+    w = np.array([[[1.0, -2.0, 3.0, 0.5, 4.0]]] * 2)
+    net, x = Diagonal(w), np.ones((1, 1, 1, 5))
+    occ = occlusion_sensitivity(net, x, 0, (1, 3), stride=1, score="logit")
+    d = [1 - 2 + 3, -2 + 3 + 0.5, 3 + 0.5 + 4]  # drops of the windows at 0, 1, 2 (baseline 0)
+    expected = [d[0], (d[0] + d[1]) / 2, sum(d) / 3, (d[1] + d[2]) / 2, d[2]]
+    np.testing.assert_allclose(occ[0, 0], expected, rtol=1e-12)
+
+
+def test_occlusion_of_conv_model_agrees_with_signed_saliency():
+    # a linear conv model: Delta_P = sum_{i in P} g_i (x_i - baseline), g the signed saliency (autograd)
+    torch.manual_seed(8)
+    net = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.Conv2d(3, 2, 3, padding=1)).double()
+    x = _x((1, 1, 8, 8), seed=9)
+    g = saliency(net, x, 1, absolute=False)[0, 0]
+    occ = occlusion_sensitivity(net, x, 1, 4, baseline=-0.5, score="logit")[0]
+    blocks = (g * (x[0, 0] + 0.5)).reshape(2, 4, 2, 4).sum(axis=(1, 3))
+    np.testing.assert_allclose(occ, np.kron(blocks, np.ones((4, 4))), rtol=1e-9, atol=1e-12)
+
+
+def test_occlusion_area_scores_count_pixels():
+    # hard area: class 1 wherever x > 0 (z_1 - z_0 = 2x); occluding a patch with 0 removes its positive pixels
+    w = np.stack([-np.ones((4, 4)), np.ones((4, 4))])
+    net, x = Diagonal(w, b=(0.0, 0.0)), _x((1, 1, 4, 4), seed=10)
+    occ = occlusion_sensitivity(net, x, 1, 2, score="area")[0]
+    positive = (x[0, 0] > 0).reshape(2, 2, 2, 2).sum(axis=(1, 3))
+    np.testing.assert_array_equal(occ, np.kron(positive, np.ones((2, 2))))
+    z = torch.from_numpy(np.stack([-x[:, 0], x[:, 0]], 1))
+    assert class_score(z, 1, score="area").item() == (x > 0).sum()
+
+
+def test_occlusion_keeps_dtype_and_3d():
+    net = nn.Conv3d(1, 2, 1)
+    x = _x((1, 1, 4, 4, 4), dtype=np.float32)
+    occ = occlusion_sensitivity(net, x, 0, 2, score="logit")
+    assert occ.dtype == np.float32 and occ.shape == (1, 4, 4, 4)
+    w = net.weight[0].item()  # class 0; its bias cancels in the drop
+    blocks = (w * x[0, 0]).reshape(2, 2, 2, 2, 2, 2).sum(axis=(1, 3, 5))
+    np.testing.assert_allclose(occ[0], np.kron(blocks, np.ones((2, 2, 2))), rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- bad calls
+_NET = nn.Conv2d(1, 2, 1)
+_X = np.zeros((1, 1, 4, 4), np.float32)
+BAD_CALLS = [
+    pytest.param(lambda: saliency("net", _X, 0), TypeError, r"^model: expected a torch.nn.Module", id="model-not-module"),
+    pytest.param(lambda: saliency(_NET, [[0.0]], 0), TypeError, r"^x: expected a NumPy array", id="x-list"),
+    pytest.param(lambda: saliency(_NET, _X.astype(int), 0), TypeError, r"^x: expected a float32 or float64", id="x-int"),
+    pytest.param(lambda: saliency(_NET, _X[0, 0], 0), ValueError, r"^x: expected 3 to 5 dims", id="x-ndim"),
+    pytest.param(lambda: saliency(_NET, _X, 2), ValueError, r"^target_class: expected a class index in \[0, 2\)", id="class-range"),
+    pytest.param(lambda: saliency(_NET, _X, 0.5), TypeError, r"^target_class: expected an int", id="class-float"),
+    pytest.param(lambda: saliency(_NET, _X, 0, mask=np.ones((3, 3), bool)), ValueError, r"^mask: expected shape", id="mask-shape"),
+    pytest.param(lambda: saliency(_NET, _X, 0, mask=np.ones((4, 4))), TypeError, r"^mask: expected a boolean", id="mask-float"),
+    pytest.param(lambda: grad_cam(_NET, nn.Conv2d(1, 1, 1), _X, 0), ValueError, r"^layer: expected a submodule", id="layer-foreign"),
+    pytest.param(lambda: grad_cam(_NET, "head", _X, 0), TypeError, r"^layer: expected a torch.nn.Module", id="layer-str"),
+    pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 5), ValueError, r"^patch: expected sizes <=", id="patch-large"),
+    pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 0), ValueError, r"^patch: expected an int >= 1", id="patch-zero"),
+    pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, stride=(1, 2, 3)), ValueError, r"^stride: expected an int or 2 ints", id="stride-len"),
+    pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, baseline="air"), TypeError, r"^baseline: expected a finite real", id="baseline-str"),
+    pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, score="dice"), ValueError, r"^score: expected one of", id="score"),
+]
+
+
+@pytest.mark.parametrize("call, exc, pattern", BAD_CALLS)
+def test_bad_calls(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
