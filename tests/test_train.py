@@ -151,6 +151,20 @@ def test_pick_device_prefers_cuda(monkeypatch):
     assert pick_device(None).type == "cuda"
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here: the GPU path runs where one is")
+def test_fit_and_predict_on_cuda_follow_the_cpu_path(tiny_data):
+    # the same code path on both devices: same history fields, a model left on CUDA, and
+    # losses equal to the CPU run up to floating-point reordering (cuDNN sums in another order)
+    torch.backends.cudnn.benchmark = False
+    net_gpu, h_gpu = tiny_fit(tiny_data, epochs=3, device="cuda")
+    net_cpu, h_cpu = tiny_fit(tiny_data, epochs=3, device="cpu")
+    assert h_gpu.device.startswith("cuda") and h_cpu.device == "cpu"
+    assert next(net_gpu.parameters()).device.type == "cuda"
+    np.testing.assert_allclose(h_gpu.train_loss, h_cpu.train_loss, rtol=1e-3)
+    image = tiny_data[1][0][0]
+    assert (predict(net_gpu, image, device="cuda") == predict(net_cpu, image, device="cpu")).mean() > 0.99
+
+
 FIT_BAD = [
     (lambda d: fit("net", d[0]), TypeError, r"^model: expected a torch.nn.Module"),
     (lambda d: fit(nn.Conv2d(1, 2, 1), d[0], epochs=0), ValueError, r"^epochs: expected an int >= 1"),
