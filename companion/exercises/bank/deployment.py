@@ -1,0 +1,148 @@
+"""Exercises of chapter chap-deployment (ids ``deploy.*``): z-score normalisation after an intensity
+shift, the occlusion drop of a linear model, which shift normalisation undoes.
+
+The answers come from companion code: :func:`companion.widgets.deployment.zscore` and
+:func:`~companion.widgets.deployment.shift_image`, :func:`companion.explain.occlusion_sensitivity`
+(torch is imported inside ``solve`` only, as the engine requires).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from companion.exercises._engine import Exercise, Misconception, register
+
+
+# --------------------------------------------------------------------------- deploy.zscore-shift
+def _zscore_params(rng: np.random.Generator) -> dict:
+    values = np.round(rng.uniform(0.0, 1.0, 6), 1)
+    while np.ptp(values) == 0:
+        values = np.round(rng.uniform(0.0, 1.0, 6), 1)
+    return {"values": [float(v) for v in values], "a": float(rng.choice([0.5, 0.8, 1.5, 2.0, 3.0])),
+            "b": float(np.round(rng.uniform(-0.3, 0.4), 2)), "k": int(rng.integers(0, 6))}
+
+
+def _zscore_solve(p: dict) -> float:
+    from companion.widgets.deployment import zscore
+
+    x = np.array(p["values"])
+    return float(zscore(p["a"] * x + p["b"])[p["k"]])
+
+
+def _shifted(p: dict) -> float:
+    return p["a"] * p["values"][p["k"]] + p["b"]
+
+
+register(Exercise(
+    id="deploy.zscore-shift",
+    title="Z-score after an intensity shift",
+    prompt=("A tiny image has the pixel values {values}. Another scanner delivers x' = a x + b with "
+            "a = {a} and b = {b}. After per-image z-score normalisation, (x' - mean(x')) / std(x') with "
+            "the population standard deviation, what is the value of pixel number {k} (counting from 0)?"),
+    make_params=_zscore_params,
+    solve=_zscore_solve,
+    rtol=1e-3,
+    atol=1e-6,
+    hint="The mean of a x + b is a mean(x) + b and its standard deviation is a std(x).",
+    misconceptions=(
+        Misconception("raw", _shifted, "That is the shifted pixel before any normalisation."),
+        Misconception("old-statistics", lambda p: (_shifted(p) - np.mean(p["values"])) / np.std(p["values"]),
+                      "That normalises the shifted pixel with the statistics of the original image; "
+                      "the z-score uses the statistics of the image it is given."),
+        Misconception("sample-std", lambda p: _zscore_solve(p) * np.sqrt(5 / 6),
+                      "That divides by the sample standard deviation (n - 1 = 5); here it is the population one (n = 6)."),
+    ),
+))
+
+
+# --------------------------------------------------------------------------- deploy.occlusion-linear
+def _occ_params(rng: np.random.Generator) -> dict:
+    image = rng.integers(0, 10, size=(4, 4)) / 10
+    return {"image": [[float(v) for v in row] for row in image],
+            "rows": "\n".join("  " + "  ".join(f"{v:.1f}" for v in row) for row in image),
+            "w": float(rng.choice([-2.0, -1.5, 0.5, 1.5, 2.0, 3.0])), "bias": float(rng.choice([-1.0, 0.5, 2.0])),
+            "r": int(rng.choice([0, 2])), "c": int(rng.choice([0, 2])),
+            "baseline": float(rng.choice([0.2, 0.3, 0.5]))}
+
+
+def _occ_solve(p: dict) -> float:
+    import torch
+
+    from companion.explain import occlusion_sensitivity
+
+    net = torch.nn.Conv2d(1, 2, 1).double()
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([1.0, p["w"]], dtype=torch.float64).reshape(2, 1, 1, 1))
+        net.bias.copy_(torch.tensor([0.0, p["bias"]], dtype=torch.float64))
+    x = np.array(p["image"])[None, None]
+    occ = occlusion_sensitivity(net, x, 1, 2, baseline=p["baseline"], score="logit")
+    return float(occ[0, p["r"], p["c"]])  # non-overlapping 2x2 patches: the patch's own drop
+
+
+def _patch(p: dict) -> np.ndarray:
+    return np.array(p["image"])[p["r"]:p["r"] + 2, p["c"]:p["c"] + 2]
+
+
+register(Exercise(
+    id="deploy.occlusion-linear",
+    title="Occlusion drop of a linear model",
+    prompt=("A one-pixel 'network' gives the lesion logit z(p) = w x(p) + b at every pixel, with w = {w} "
+            "and b = {bias}; the score is S = sum of z(p) over all 16 pixels of the 4x4 image\n{rows}\n"
+            "The 2x2 patch whose top-left pixel is at row {r}, column {c} (counting from 0) is set to the "
+            "baseline {baseline}. By how much does S drop (S before minus S after)?"),
+    make_params=_occ_params,
+    solve=_occ_solve,
+    rtol=1e-6,
+    atol=1e-9,
+    hint="Only the four occluded pixels change; each changes z by w times its change of intensity.",
+    misconceptions=(
+        Misconception("no-baseline", lambda p: p["w"] * _patch(p).sum(),
+                      "That sets the patch to 0; it is set to the baseline value."),
+        Misconception("bias", lambda p: p["w"] * (_patch(p) - p["baseline"]).sum() + 4 * p["bias"],
+                      "The bias is added before and after occlusion alike: it cancels in the drop."),
+        Misconception("mean", lambda p: p["w"] * (_patch(p) - p["baseline"]).mean(),
+                      "That is the mean change per pixel; the score is a sum over pixels."),
+    ),
+))
+
+
+# --------------------------------------------------------------------------- deploy.which-shift
+WHICH_CHOICES = ("intensity (gain and offset)", "noise", "blur", "spacing", "none of them")
+_KINDS = ("intensity", "noise", "blur", "spacing")
+
+
+def _which_params(rng: np.random.Generator) -> dict:
+    return {"strength": float(rng.choice([0.4, 0.6, 0.8, 1.0])), "seed": int(rng.integers(0, 50))}
+
+
+def _which_solve(p: dict) -> str:
+    from companion.data import phantom_2d
+    from companion.widgets.deployment import shift_image, zscore
+
+    image, mask = phantom_2d(32, n_lesions=1, seed=p["seed"])
+    undone = []
+    for kind, choice in zip(_KINDS, WHICH_CHOICES):
+        shifted, _ = shift_image(image, mask, kind, p["strength"], seed=p["seed"])
+        if shifted.shape == image.shape and np.allclose(zscore(shifted), zscore(image), atol=1e-4):
+            undone.append(choice)
+    return undone[0] if len(undone) == 1 else WHICH_CHOICES[-1]
+
+
+register(Exercise(
+    id="deploy.which-shift",
+    title="Which shift does a z-score undo?",
+    prompt=("Each of the chapter's shifts is applied with strength {strength} to a phantom. The shifted "
+            "image and the original are both z-score normalised per image. For which shift are the two "
+            "normalised images equal (up to rounding)?"),
+    make_params=_which_params,
+    solve=_which_solve,
+    kind="choice",
+    choices=WHICH_CHOICES,
+    hint="Write each shift as a map x -> x' and ask whether z(x') can depend on anything but z(x).",
+    misconceptions=(
+        Misconception("noise", lambda p: WHICH_CHOICES[1],
+                      "Noise adds a new random value to every pixel: no rescaling of the whole image removes it."),
+        Misconception("blur", lambda p: WHICH_CHOICES[2],
+                      "Blur mixes neighbouring pixels: the z-score rescales the image but cannot un-mix them."),
+    ),
+))
