@@ -239,7 +239,16 @@ def grad_cam(model: nn.Module, layer: nn.Module, x: Any, target_class: int, *, m
 
     References
     ----------
-    selvaraju2017gradcam
+    selvaraju2017gradcam, vinogradova2020towards
+
+    Examples
+    --------
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3, padding=1), torch.nn.Conv2d(3, 2, 1))
+    >>> x = np.random.default_rng(0).standard_normal((1, 1, 6, 6)).astype(np.float32)
+    >>> cam = grad_cam(net, net[0], x, 1)          # 1x1 head: CAM = ReLU(z_1 - b_1)
+    >>> z1 = net(torch.from_numpy(x))[0, 1].detach().numpy()
+    >>> np.allclose(cam[0], np.maximum(z1 - net[1].bias[1].item(), 0), atol=1e-5)
+    True
     """
     model = _check_model(model)
     layer = _layer_in(model, layer)
@@ -327,6 +336,14 @@ def occlusion_sensitivity(model: nn.Module, x: Any, target_class: int, patch: in
     References
     ----------
     zeiler2014visualizing
+
+    Examples
+    --------
+    >>> net = torch.nn.Conv2d(1, 2, 1)                 # z_c = w_c x + b_c
+    >>> x = np.ones((1, 1, 4, 4), np.float32)
+    >>> occ = occlusion_sensitivity(net, x, 1, 2, score="logit")   # each 2x2 patch: 4 w_1 (1 - 0)
+    >>> np.allclose(occ, 4 * net.weight[1, 0, 0, 0].item())
+    True
     """
     model = _check_model(model)
     t, dtype = _as_input(x)

@@ -162,6 +162,17 @@ def test_occlusion_of_linear_model_equals_weighted_patch_sum():
     np.testing.assert_allclose(occ, expected, rtol=1e-10, atol=1e-12)
 
 
+def test_occlusion_with_output_region_counts_only_its_pixels():
+    # S = sum_{p in M} z_1(p): Delta_P = sum_{i in P and M} w_1(i) (x_i - baseline)
+    w = np.random.default_rng(11).standard_normal((2, 4, 4))
+    net, x = Diagonal(w), _x((1, 1, 4, 4), seed=12)
+    m = np.zeros((4, 4), int)
+    m[1:3, :3] = 1
+    occ = occlusion_sensitivity(net, x, 1, 2, score="logit", mask=m)[0]
+    blocks = (w[1] * x[0, 0] * m).reshape(2, 2, 2, 2).sum(axis=(1, 3))
+    np.testing.assert_allclose(occ, np.kron(blocks, np.ones((2, 2))), rtol=1e-10, atol=1e-12)
+
+
 def test_occlusion_overlapping_windows_average_the_drops():
     # 1 x 5 image, patch (1, 3), stride 1: windows start at 0, 1, 2; pixel p averages the windows covering it
     w = np.array([[[1.0, -2.0, 3.0, 0.5, 4.0]]] * 2)
