@@ -58,9 +58,10 @@ def _as_input(x: Any) -> tuple[torch.Tensor, np.dtype]:
     return t.cpu(), np.dtype("float64" if t.dtype == torch.float64 else "float32")
 
 
-def _model_dtype(model: nn.Module, fallback: torch.dtype) -> torch.dtype:
+def _placed(model: nn.Module, t: torch.Tensor) -> torch.Tensor:
+    """`t` on the model's device and in its dtype (a model without parameters takes `t` as it is)."""
     p = next(model.parameters(), None)
-    return p.dtype if p is not None else fallback
+    return t.to(p.device, p.dtype) if p is not None else t
 
 
 def _check_class(target_class: Any, k: int) -> int:
@@ -111,7 +112,7 @@ class _EvalMode:
 def _summed(values: torch.Tensor, m: torch.Tensor | None) -> torch.Tensor:
     """Per-sample sum of ``values (N, *S)`` over the region ``m`` (everything when None): ``(N,)``."""
     if m is not None:
-        values = values * m.to(values.dtype)
+        values = values * m.to(values)  # the values' device and dtype
     return values.reshape(values.shape[0], -1).sum(dim=1)
 
 
@@ -192,7 +193,7 @@ def saliency(model: nn.Module, x: Any, target_class: int, *, mask: Any = None,
     model = _check_model(model)
     t, dtype = _as_input(x)
     with _EvalMode(model):
-        xin = t.to(_model_dtype(model, t.dtype)).clone().requires_grad_(True)
+        xin = _placed(model, t).clone().requires_grad_(True)
         logits = model(xin)
         c = _check_class(target_class, logits.shape[1])
         m = _as_mask(mask, (logits.shape[0],) + tuple(logits.shape[2:]))
@@ -262,7 +263,7 @@ def grad_cam(model: nn.Module, layer: nn.Module, x: Any, target_class: int, *, m
     handle = layer.register_forward_hook(hook)
     try:
         with _EvalMode(model):
-            xin = t.to(_model_dtype(model, t.dtype)).clone().requires_grad_(True)  # a graph to the layer
+            xin = _placed(model, t).clone().requires_grad_(True)  # a graph to the layer
             logits = model(xin)
     finally:
         handle.remove()
@@ -366,11 +367,11 @@ def occlusion_sensitivity(model: nn.Module, x: Any, target_class: int, patch: in
     for region in regions:
         count[region] += 1
     with _EvalMode(model), torch.no_grad():
-        xin = t.to(_model_dtype(model, t.dtype))
+        xin = _placed(model, t)
         logits = model(xin)
         c = _check_class(target_class, logits.shape[1])
         m = _as_mask(mask, (logits.shape[0],) + tuple(logits.shape[2:]))
-        s0 = class_score(logits.double(), c, m, score)                           # (N,)
+        s0 = class_score(logits.double(), c, m, score).cpu()                           # (N,)
         for i in range(xin.shape[0]):
             mi = None if m is None else m[i:i + 1]
             for lo in range(0, len(regions), batch_size):
@@ -379,7 +380,7 @@ def occlusion_sensitivity(model: nn.Module, x: Any, target_class: int, patch: in
                 for j, region in enumerate(chunk):
                     occluded[(j, slice(None)) + region] = baseline
                 drops = s0[i] - class_score(model(occluded).double(), c,
-                                            None if mi is None else mi.expand(len(chunk), *mi.shape[1:]), score)
+                                            None if mi is None else mi.expand(len(chunk), *mi.shape[1:]), score).cpu()
                 for region, d in zip(chunk, drops):
                     total[(i,) + region] += d
     return (total / count).numpy().astype(dtype, copy=False)
