@@ -74,11 +74,11 @@ def _direction(direction: Any) -> np.ndarray:
 
 def _points(p: Any, name: str) -> tuple[np.ndarray, bool]:
     arr = as_float_array(p, name)
-    if arr.shape == (3,):
-        return arr, True
-    if arr.ndim == 2 and arr.shape[1] == 3:
-        return arr, False
-    raise ValueError(f"{name}: expected shape (3,) or (M, 3), got {arr.shape}")
+    if arr.shape != (3,) and not (arr.ndim == 2 and arr.shape[1] == 3):
+        raise ValueError(f"{name}: expected shape (3,) or (M, 3), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: expected finite numbers, got nan or inf")
+    return arr, arr.shape == (3,)
 
 
 def _shape(shape: Any, name: str) -> tuple[int, ...]:
@@ -182,7 +182,8 @@ def index_to_world(index: Any, spacing: Sequence[float], origin: Sequence[float]
     TypeError
         If `index` is not numeric.
     ValueError
-        If `index` is not (3,) or (M, 3), or the geometry is invalid (see :func:`affine`).
+        If `index` is not (3,) or (M, 3) or holds nan/inf, or the geometry is invalid (see
+        :func:`affine`).
 
     See Also
     --------
@@ -382,6 +383,10 @@ def lps_ras_flip(matrix_or_points: Any) -> np.ndarray:
     -------
     ndarray of the same shape (float64, or float32 for float32 points)
 
+    Shapes
+    ------
+    matrix_or_points : (4, 4), (3,) or (M, 3);  result : same
+
     Raises
     ------
     ValueError
@@ -500,6 +505,10 @@ def tensor_nbytes(shape: Sequence[int], itemsize: Any = 4) -> int:
     -------
     int
 
+    Shapes
+    ------
+    shape : any length;  result : scalar
+
     Raises
     ------
     TypeError, ValueError
@@ -533,10 +542,16 @@ def kernel_extent(kernel: Any, spacing: Sequence[float], dilation: Any = 1) -> n
     -------
     ndarray of float64, shape (len(spacing),)
 
+    Shapes
+    ------
+    spacing : (n,) (n = 3 for (s_d, s_h, s_w));  kernel, dilation : int or (n,);  result : (n,)
+
     Raises
     ------
+    TypeError
+        If `kernel` or `dilation` is not an int or a tuple of ints, or `spacing` is not numeric.
     ValueError
-        If a spacing is <= 0 or the lengths disagree.
+        If a spacing is <= 0 or not finite, or the lengths disagree.
 
     Examples
     --------
@@ -601,7 +616,8 @@ def resample(volume: Any, spacing: Sequence[float], new_spacing: Sequence[float]
     Raises
     ------
     TypeError
-        If `volume` is not numeric, or not float for ``order`` 1 or 3.
+        If `volume` is not real numeric data (bool, complex, strings and objects are refused;
+        integers become float64 for ``order`` 1 or 3).
     ValueError
         If `volume` is not 2-D or 3-D, a spacing is <= 0 or has the wrong length, or `order`
         is not 0, 1 or 3.
