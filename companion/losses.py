@@ -41,6 +41,19 @@ _REDUCTIONS = ("mean", "sum", "none")
 # Private checkers
 # --------------------------------------------------------------------------------------------
 
+def _as_bool(v: Any, name: str) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(v).__name__} {v!r}")
+    return bool(v)
+
+
+def _as_axis(axis: Any, ndim: int) -> int:
+    axis = as_int(axis, "axis")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis: expected an axis in [{-ndim}, {ndim}) of z with {ndim} dims, got {axis}")
+    return axis
+
+
 def _as_logits(logits: Any, *, min_dims: int) -> np.ndarray:
     z = as_float_array(logits, "logits")
     if z.ndim < min_dims:
@@ -118,6 +131,8 @@ def softmax(z: Any, axis: int = 1) -> np.ndarray:
     ------
     TypeError
         If `z` is not real numeric data.
+    ValueError
+        If `axis` is not an axis of `z`.
 
     Examples
     --------
@@ -125,6 +140,7 @@ def softmax(z: Any, axis: int = 1) -> np.ndarray:
     array([[1., 0., 0.]])
     """
     z = as_float_array(z, "z")
+    axis = _as_axis(axis, z.ndim)
     e = np.exp(z - np.max(z, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
@@ -145,6 +161,7 @@ def log_softmax(z: Any, axis: int = 1) -> np.ndarray:
     array([[     0., -10000.]])
     """
     z = as_float_array(z, "z")
+    axis = _as_axis(axis, z.ndim)
     shifted = z - np.max(z, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
@@ -339,7 +356,7 @@ def soft_dice(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = False
     if y.shape != p.shape:
         raise ValueError(f"onehot: expected shape {p.shape} (same as probs), got {y.shape}")
     eps = as_positive_float(eps, "eps", allow_zero=True)
-    axes = _dice_axes(p.ndim, batch)
+    axes = _dice_axes(p.ndim, _as_bool(batch, "batch"))
     overlap = np.sum(p * y, axis=axes)
     return ((2 * overlap + eps) / (p.sum(axis=axes) + y.sum(axis=axes) + eps)).astype(p.dtype, copy=False)
 
@@ -376,7 +393,7 @@ def soft_dice_grad(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = 
     if y.shape != p.shape:
         raise ValueError(f"onehot: expected shape {p.shape} (same as probs), got {y.shape}")
     eps = as_positive_float(eps, "eps", allow_zero=True)
-    axes = _dice_axes(p.ndim, batch)
+    axes = _dice_axes(p.ndim, _as_bool(batch, "batch"))
     u = p.sum(axis=axes, keepdims=True) + y.sum(axis=axes, keepdims=True) + eps
     d = (2 * np.sum(p * y, axis=axes, keepdims=True) + eps) / u
     want = tuple(np.squeeze(d, axis=axes).shape)
@@ -396,8 +413,7 @@ def _dice_parts(logits: Any, target: Any, eps: float, include_background: bool):
     z = _as_logits(logits, min_dims=3)
     t = _as_target(target, z)
     eps = as_positive_float(eps, "eps", allow_zero=True)
-    if not isinstance(include_background, (bool, np.bool_)):
-        raise TypeError(f"include_background: expected a bool, got {type(include_background).__name__}")
+    include_background = _as_bool(include_background, "include_background")
     if not include_background and z.shape[1] < 2:
         raise ValueError(f"include_background: False needs K >= 2 classes, got K={z.shape[1]}")
     p = softmax(z, axis=1)
@@ -481,13 +497,49 @@ def composite_loss(logits: Any, target: Any, *, alpha: float = 1.0, beta: float 
     to_onehot_y=True, lambda_ce=alpha, lambda_dice=beta, smooth_nr=eps, smooth_dr=eps,
     include_background=..., batch=...)(logits, target[:, None])``.
 
+    Parameters
+    ----------
+    logits : ndarray of float32 or float64
+    target : ndarray of int
+        Class labels in ``[0, K)``, without a channel axis (MONAI wants ``target[:, None]``).
+    alpha : float, default 1.0
+        Weight of the cross-entropy term (MONAI's ``lambda_ce``), ``>= 0``.
+    beta : float, default 1.0
+        Weight of the Dice term (MONAI's ``lambda_dice``), ``>= 0``.
+    eps : float, default 1e-5
+        Dice smoothing in numerator and denominator (MONAI's ``smooth_nr`` and ``smooth_dr``).
+    include_background : bool, default True
+        Dice term only: with False class 0 is left out of the Dice mean (MONAI: same name). The
+        cross-entropy always covers every class, as in MONAI.
+    batch : bool, default False
+        Dice term only: sum over the batch before dividing (MONAI: same name).
+
+    Returns
+    -------
+    ndarray
+        0-d loss, dtype of `logits`.
+
     Shapes
     ------
     logits : (N, K, *S);  target : (N, *S)
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cross_entropy` and :func:`dice_loss` (labels outside ``[0, K)``, a target shape
+        other than ``(N, *S)``), and for a negative `alpha` or `beta`.
+
     See Also
     --------
     cross_entropy, dice_loss, composite_loss_grad, companion.models.losses.composite_loss
+
+    Examples
+    --------
+    >>> z = np.array([[[2.0, -1.0], [0.0, 1.0]]])        # (N=1, K=2, L=2)
+    >>> y = np.array([[0, 1]])
+    >>> bool(np.isclose(composite_loss(z, y, alpha=0.5, beta=2.0),
+    ...                 0.5 * cross_entropy(z, y) + 2.0 * dice_loss(z, y)))
+    True
     """
     alpha = as_positive_float(alpha, "alpha", allow_zero=True)
     beta = as_positive_float(beta, "beta", allow_zero=True)

@@ -324,6 +324,12 @@ BAD_CALLS = [  # call, exception, message pattern
     pytest.param(lambda: soft_dice(np.zeros((2, 3)), np.zeros((2, 3))), ValueError, r"^probs: expected \(N, K, \*S\)", id="probs-ndim"),
     pytest.param(lambda: composite_loss(Z, T, alpha=-1.0), ValueError, r"^alpha: expected a finite number >= 0", id="alpha"),
     pytest.param(lambda: one_hot(T, 0), ValueError, r"^num_classes: expected an int >= 1", id="one-hot-k"),
+    pytest.param(lambda: dice_loss(Z, T, batch="yes"), TypeError, r"^batch: expected a bool, got str", id="batch-not-bool"),
+    pytest.param(lambda: composite_loss(Z, T, batch=1), TypeError, r"^batch: expected a bool, got int", id="composite-batch-int"),
+    pytest.param(lambda: dice_loss_grad(Z, T, include_background="no"), TypeError, r"^include_background: expected a bool", id="grad-background-str"),
+    pytest.param(lambda: soft_dice(Z, Z, batch=None), TypeError, r"^batch: expected a bool", id="soft-dice-batch-none"),
+    pytest.param(lambda: softmax(Z, axis=5), ValueError, r"^axis: expected an axis in \[-3, 3\) of z with 3 dims, got 5", id="softmax-axis"),
+    pytest.param(lambda: log_softmax(np.zeros(3)), ValueError, r"^axis: expected an axis in \[-1, 1\)", id="log-softmax-1d-default-axis"),
     pytest.param(lambda: cross_entropy_grad(Z, T, reduction="none", grad_out=np.ones(3)), ValueError, r"^grad_out: expected shape \(2, 4\)", id="grad-out-shape"),
 ]
 

@@ -99,6 +99,11 @@ BAD_CALLS = [  # call, exception, message pattern
     pytest.param(lambda: tl.cross_entropy(Z, T, torch.ones(2)), ValueError, r"^weight: expected shape \(3,\)", id="weight"),
     pytest.param(lambda: tl.cross_entropy(Z, T, reduction="avg"), ValueError, r"^reduction: expected", id="reduction"),
     pytest.param(lambda: tl.dice_loss(Z[:, :1], T, include_background=False), ValueError, r"^include_background: False needs", id="one-class"),
+    pytest.param(lambda: tl.composite_loss(Z, T, alpha=-1.0), ValueError, r"^alpha: expected a finite number >= 0", id="alpha"),
+    pytest.param(lambda: tl.composite_loss(Z, T, beta="2"), TypeError, r"^beta: expected a number", id="beta-str"),
+    pytest.param(lambda: tl.dice_loss(Z, T, eps=-1e-5), ValueError, r"^eps: expected a finite number >= 0", id="eps"),
+    pytest.param(lambda: tl.dice_loss(Z, T, batch="yes"), TypeError, r"^batch: expected a bool", id="batch-str"),
+    pytest.param(lambda: tl.composite_loss(Z, T, include_background=0), TypeError, r"^include_background: expected a bool", id="background-int"),
     pytest.param(lambda: tl.get_loss("focal"), ValueError, r"^name: expected one of \['ce', 'composite', 'dice'\]", id="name"),
 ]
 

@@ -20,10 +20,19 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from companion._validation import as_positive_float
+
 __all__ = ["cross_entropy", "dice_loss", "composite_loss", "get_loss", "LOSSES"]
+
+
+def _as_bool(v, name: str) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(v).__name__} {v!r}")
+    return bool(v)
 
 
 def _check(logits: torch.Tensor, target: torch.Tensor, *, min_dims: int = 3) -> None:
@@ -130,6 +139,8 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, *, eps: float = 1e-5,
     companion.losses.dice_loss : the NumPy version.
     """
     _check(logits, target)
+    eps = as_positive_float(eps, "eps", allow_zero=True)
+    include_background, batch = _as_bool(include_background, "include_background"), _as_bool(batch, "batch")
     k = logits.shape[1]
     if not include_background and k < 2:
         raise ValueError(f"include_background: False needs K >= 2 classes, got K={k}")
@@ -151,15 +162,39 @@ def composite_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float =
     """``alpha * cross_entropy + beta * dice_loss`` — MONAI ``DiceCELoss(lambda_ce=alpha, lambda_dice=beta)``.
 
     Cross-entropy is over every class (MONAI drops the background only from the Dice term).
+    Argument mapping to MONAI ``DiceCELoss(softmax=True, to_onehot_y=True, ...)(logits,
+    target[:, None])``: ``alpha`` → ``lambda_ce``, ``beta`` → ``lambda_dice``, ``eps`` →
+    ``smooth_nr`` and ``smooth_dr``; ``include_background`` and ``batch`` keep their names.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, float
+    target : torch.Tensor, int64
+    alpha, beta : float, default 1.0
+        Non-negative weights of the cross-entropy and Dice terms.
+    eps, include_background, batch
+        As in :func:`dice_loss`.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar loss.
 
     Shapes
     ------
     logits : (N, K, *S);  target : (N, *S)
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cross_entropy` and :func:`dice_loss`; a negative `alpha` or `beta`.
+
     See Also
     --------
     companion.losses.composite_loss : the NumPy version.
     """
+    alpha = as_positive_float(alpha, "alpha", allow_zero=True)
+    beta = as_positive_float(beta, "beta", allow_zero=True)
     return alpha * cross_entropy(logits, target) + beta * dice_loss(
         logits, target, eps=eps, include_background=include_background, batch=batch)
 
