@@ -60,6 +60,14 @@ def _check_param(v: object, name: str, c: int, default: float) -> np.ndarray:
     return arr.astype(np.float64)
 
 
+def _check_variance(v: object, name: str, c: int) -> np.ndarray:
+    """A per-channel variance: length C, finite, >= 0; returned as float64."""
+    arr = _check_param(v, name, c, 1.0)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name}: expected finite values >= 0, got {arr}")
+    return arr
+
+
 def _check_eps(eps: object) -> float:
     return as_positive_float(eps, "eps")
 
@@ -272,7 +280,7 @@ def batch_norm_inference(x: np.ndarray, running_mean: np.ndarray, running_var: n
     Raises
     ------
     TypeError, ValueError
-        As :func:`batch_norm`; ValueError also for a negative `running_var`.
+        As :func:`batch_norm`; ValueError also for a negative or non-finite `running_var`.
 
     Examples
     --------
@@ -283,9 +291,7 @@ def batch_norm_inference(x: np.ndarray, running_mean: np.ndarray, running_var: n
     x = _check_x(x)
     c = x.shape[1]
     rm = _check_param(running_mean, "running_mean", c, 0.0)
-    rv = _check_param(running_var, "running_var", c, 1.0)
-    if np.any(rv < 0):
-        raise ValueError(f"running_var: expected values >= 0, got {rv}")
+    rv = _check_variance(running_var, "running_var", c)
     g = _check_param(gamma, "gamma", c, 1.0)
     b = _check_param(beta, "beta", c, 0.0)
     eps = _check_eps(eps)
@@ -331,7 +337,8 @@ def update_running_stats(running_mean: np.ndarray, running_var: np.ndarray, batc
     Raises
     ------
     TypeError, ValueError
-        For arrays of different lengths, ``m < 2``, or `momentum` outside [0, 1].
+        For arrays of different lengths, a negative or non-finite variance, ``m < 2``, or
+        `momentum` outside [0, 1].
 
     Examples
     --------
@@ -340,9 +347,9 @@ def update_running_stats(running_mean: np.ndarray, running_var: np.ndarray, batc
     """
     rm = as_float_array(running_mean, "running_mean", ndim=1).astype(np.float64)
     c = rm.shape[0]
-    rv = _check_param(running_var, "running_var", c, 1.0)
+    rv = _check_variance(running_var, "running_var", c)
     bm = _check_param(batch_mean, "batch_mean", c, 0.0)
-    bv = _check_param(batch_var, "batch_var", c, 1.0)
+    bv = _check_variance(batch_var, "batch_var", c)
     m = as_int(m, "m", minimum=2)
     mom = _check_momentum(momentum)
     if mom is None:
@@ -418,7 +425,18 @@ class BatchNorm:
         self.cache: BNCache | None = None
 
     def train(self, mode: bool = True) -> "BatchNorm":
-        """Switch to training mode (batch statistics, running statistics updated)."""
+        """Switch to training mode (batch statistics, running statistics updated); returns self.
+
+        ``train(False)`` is :meth:`eval`. Like torch, a `mode` that is not a bool is refused
+        (``bool("no")`` would silently be True).
+
+        Raises
+        ------
+        TypeError
+            If `mode` is not a bool.
+        """
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"mode: expected a bool, got {type(mode).__name__} {mode!r}")
         self.training = bool(mode)
         return self
 
@@ -427,6 +445,31 @@ class BatchNorm:
         return self.train(False)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Normalise `x`: batch statistics in training mode (and update the running ones),
+        running statistics in evaluation mode.
+
+        Parameters
+        ----------
+        x : array_like of float32 or float64
+            The batch; channel axis 1 with `num_features` channels.
+
+        Returns
+        -------
+        ndarray
+            Same shape and dtype as `x`.
+
+        Shapes
+        ------
+        x, result : (N, C, *S), S may be empty
+
+        Raises
+        ------
+        TypeError
+            If `x` is not a real array.
+        ValueError
+            If `x` has fewer than 2 dims, not `num_features` channels, or (training mode) a
+            single value per channel.
+        """
         x = _check_x(x)
         if x.shape[1] != self.num_features:
             raise ValueError(f"x: expected {self.num_features} channels (num_features) on axis 1, "
@@ -649,7 +692,7 @@ def smoothed_noise(n: int, shape: tuple[int, ...], sigma: float | tuple[float, .
     Raises
     ------
     TypeError, ValueError
-        For a non-int `n`, a bad `shape`, or a negative `sigma`.
+        For a non-int `n` or `seed`, a bad `shape`, a negative `sigma`, or a negative `seed`.
 
     See Also
     --------
@@ -665,6 +708,7 @@ def smoothed_noise(n: int, shape: tuple[int, ...], sigma: float | tuple[float, .
     n = as_int(n, "n", minimum=1)
     shape, sig = _check_shape_sigma(shape, sigma)
     truncate = as_positive_float(truncate, "truncate")
+    seed = as_int(seed, "seed", minimum=0)
     w = np.random.default_rng(seed).standard_normal((n,) + shape)
     if not any(sig):
         return w
@@ -714,6 +758,11 @@ def batch_statistics_theory(shape: tuple[int, ...], sigma: float | tuple[float, 
     -------
     BatchStatTheory
         ``(m_eff, var_mean, mean_var, var_var)`` for unit voxel variance.
+
+    Shapes
+    ------
+    shape : (D, H, W) (any number of spatial axes);  sigma : scalar or one per axis;
+    result : four scalars
 
     Raises
     ------
@@ -775,6 +824,11 @@ def effective_sample_size(shape: tuple[int, ...], sigma: float | tuple[float, ..
     -------
     float
         M_eff, between n and ``n · ∏ shape``.
+
+    Shapes
+    ------
+    shape : (D, H, W) (any number of spatial axes);  sigma : scalar or one per axis;
+    result : scalar
 
     Raises
     ------
