@@ -309,7 +309,37 @@ def _lookup(name: str):
 def activation(x: np.ndarray, name: str, param: float | None = None) -> np.ndarray:
     """Apply the activation called `name` (``"relu"``, ``"leaky_relu"``, ``"elu"``).
 
-    `param` is ``negative_slope`` or ``alpha`` (their defaults when None; ignored for ReLU).
+    A dispatcher for widgets and layers: ``activation(x, "elu", 0.5) == elu(x, 0.5)``.
+
+    Parameters
+    ----------
+    x : array_like of float32 or float64
+        Pre-activations.
+    name : {"relu", "leaky_relu", "elu"}
+        Which activation.
+    param : float or None, default None
+        ``negative_slope`` of LeakyReLU or ``alpha`` of ELU (their defaults when None); ignored
+        for ReLU.
+
+    Returns
+    -------
+    ndarray
+        Same shape and float dtype as `x`.
+
+    Shapes
+    ------
+    x : any;  result : same as x
+
+    Raises
+    ------
+    TypeError
+        If `name` is not a string, `x` is not real numeric data, or `param` is not a real number.
+    ValueError
+        If `name` is not one of the three, or `param` is not finite.
+
+    See Also
+    --------
+    activation_grad, relu, leaky_relu, elu
 
     Examples
     --------
@@ -321,7 +351,38 @@ def activation(x: np.ndarray, name: str, param: float | None = None) -> np.ndarr
 
 
 def activation_grad(x: np.ndarray, name: str, param: float | None = None) -> np.ndarray:
-    """Derivative of the activation called `name` at `x` (see :func:`activation`)."""
+    """Derivative of the activation called `name` at `x`, with torch's value at 0.
+
+    A dispatcher: ``activation_grad(x, "leaky_relu", a) == leaky_relu_grad(x, a)``.
+
+    Parameters
+    ----------
+    x : array_like of float32 or float64
+        Pre-activations at which the derivative is taken.
+    name : {"relu", "leaky_relu", "elu"}
+        Which activation.
+    param : float or None, default None
+        As in :func:`activation`.
+
+    Returns
+    -------
+    ndarray
+        Same shape and float dtype as `x`.
+
+    Shapes
+    ------
+    x : any;  result : same as x
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`activation`.
+
+    Examples
+    --------
+    >>> activation_grad(np.array([-1.0, 0.0, 1.0]), "elu", 2.0).round(6)
+    array([0.735759, 2.      , 1.      ])
+    """
     _, g, pname = _lookup(name)
     return g(x) if pname is None or param is None else g(x, param)
 
@@ -398,6 +459,10 @@ def gaussian_inactive_fraction(mu: float, sigma: float, k: int = 1) -> float:
     -------
     float
         ``Φ(−μ/σ)^k``, computed as ``(erfc(μ / (σ√2)) / 2)^k``.
+
+    Shapes
+    ------
+    mu, sigma, k : scalars;  result : scalar
 
     Raises
     ------

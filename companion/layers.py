@@ -269,6 +269,11 @@ def count_conv_parameters(c_in: int, c_out: int, kernel: Any, bias: bool = True,
     -------
     int
 
+    Shapes
+    ------
+    kernel : int (1-D) or (k_1, ..., k_n);  the weight counted is (C_out, C_in / groups, *kernel)
+    (transposed: (C_in, C_out / groups, *kernel)) and the bias (C_out,);  result : scalar
+
     Raises
     ------
     TypeError
@@ -333,6 +338,10 @@ def receptive_field_curve(layers: Sequence[Sequence[int]]) -> tuple[np.ndarray, 
     rf, jump : ndarray of int64, shape (L + 1,)
         ``rf[l]`` and ``jump[l]`` after the first l layers (``rf[0] = jump[0] = 1``).
 
+    Shapes
+    ------
+    layers : L entries of 2 or 3 ints;  rf, jump : (L + 1,)
+
     Raises
     ------
     TypeError, ValueError
@@ -368,6 +377,10 @@ def receptive_field(layers: Sequence[Sequence[int]]) -> int:
     Returns
     -------
     int
+
+    Shapes
+    ------
+    layers : L entries of 2 or 3 ints;  result : scalar (pixels along one axis)
 
     Raises
     ------
