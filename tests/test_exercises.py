@@ -22,10 +22,6 @@ IDS = sorted(EXERCISES)
 LEARNERS = ["", "ada", "李雷"]
 
 
-def _numbers_in(message: str) -> str:
-    return message
-
-
 @pytest.mark.parametrize("exercise_id", IDS)
 @pytest.mark.parametrize("learner", LEARNERS)
 def test_check_accepts_reference_answer(exercise_id, learner):
@@ -122,6 +118,31 @@ def test_check_never_raises(answer_, exercise_id):
     assert isinstance(fb.message, str) and fb.message
 
 
+def _a_wrong_answer(exercise_id: str, ref):
+    """An answer that must be rejected: another option, or the reference moved well outside tolerance."""
+    ex = EXERCISES[exercise_id]
+    if ex.kind == "choice":
+        return next(c for c in ex.choices if c != str(ref))
+    r = np.asarray(ref, dtype=float)
+    return r + 10 * (ex.atol + ex.rtol * np.abs(r)) + 1.0
+
+
+LEARNER_NAMES = st.text(alphabet=st.characters(codec="utf-8"), max_size=10)
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(learner=LEARNER_NAMES, junk=JUNK)
+def test_check_fuzzed_for_every_exercise(exercise_id, learner, junk):
+    """Every id, any learner name: junk never raises, the reference passes, a wrong answer fails."""
+    fb = check(exercise_id, junk, learner=learner)
+    assert isinstance(fb.correct, bool) and isinstance(fb.message, str) and fb.message
+    ref = answer(exercise_id, learner=learner)
+    assert check(exercise_id, ref, learner=learner).correct
+    wrong = check(exercise_id, _a_wrong_answer(exercise_id, ref), learner=learner)
+    assert not wrong.correct and wrong.message
+
+
 def test_check_accepts_torch_tensor_and_numeric_string():
     torch = pytest.importorskip("torch")
     numeric = [i for i in IDS if EXERCISES[i].kind == "number"]
@@ -206,6 +227,8 @@ def test_check_diagnoses_channels_last(demo):
     pytest.param(1 + 2j, "complex", id="complex"),
     pytest.param(float("inf"), "not finite", id="inf"),
     pytest.param([1, 2], "single number", id="list-of-two"),
+    pytest.param(10**400, "too large", id="huge-int"),
+    pytest.param([[10**400]], "too large", id="huge-int-nested"),
 ])
 def test_check_explains_unreadable_answers(demo, given_, pattern):
     fb = check("demo.count", given_, learner="x")
@@ -220,6 +243,30 @@ def test_check_number_diagnoses(demo):
     assert check("demo.count", str(n), learner="x").correct
     assert "unknown exercise" in check("demo.nope", 1).message
     assert "exercise_id" in check(3, 1).message
+
+
+def test_close_is_relative_to_the_answer_when_rtol_is_zero():
+    # an integer exercise judged with an absolute tolerance (rtol = 0), like conv.param-count:
+    # 12 for 13856 is far off, 13700 is close; neither message gives the size of the error
+    ex = Exercise(id="demo.abs-tol", title="d", prompt="p", make_params=lambda rng: {},
+                  solve=lambda p: 13856, integer=True, rtol=0.0, atol=0.5)
+    register(ex)
+    try:
+        far = check("demo.abs-tol", 12)
+        assert not far.correct and "Close" not in far.message, far.message
+        near = check("demo.abs-tol", 13700)
+        assert not near.correct and near.message.startswith("Close"), near.message
+        assert "absolute tolerance 0.5" in near.message
+        assert "1.1e-02" not in near.message and "0.0113" not in near.message  # |13700 - 13856| / 13856
+    finally:
+        EXERCISES.pop("demo.abs-tol")
+
+
+def test_answer_returns_copies_of_the_cached_reference(demo):
+    ref = answer("demo.scaled-matrix", learner="copy")
+    ref[:] = -1.0
+    assert answer("demo.scaled-matrix", learner="copy").min() == 0.0
+    assert check("demo.scaled-matrix", answer("demo.scaled-matrix", learner="copy"), learner="copy").correct
 
 
 def test_quiz_lists_misconceptions_as_wrong_answers(demo):
