@@ -233,6 +233,10 @@ def fit(model: nn.Module, train_set: Any, val_set: Any = None, *, epochs: int = 
     -------
     History
 
+    Shapes
+    ------
+    train_set[i] : (image (C, *S), mask (*S));  model(x) : (N, K, *S_out) with S_out <= S.
+
     Raises
     ------
     TypeError, ValueError
@@ -259,7 +263,11 @@ def fit(model: nn.Module, train_set: Any, val_set: Any = None, *, epochs: int = 
             raise TypeError(f"{name}: expected a map-style Dataset (with __getitem__ and __len__), got {type(ds).__name__}")
         if len(ds) == 0:
             raise ValueError(f"{name}: expected at least one sample, got an empty dataset")
-    loss_fn = get_loss(loss)
+    try:
+        loss_fn = get_loss(loss)
+    except ValueError:
+        raise ValueError(f"loss: expected 'ce', 'composite', 'dice' or a callable (logits, target) -> loss, "
+                         f"got {loss!r}") from None
     loss_name = loss if isinstance(loss, str) else getattr(loss, "__name__", "callable")
     dev = pick_device(device)
 
@@ -331,6 +339,27 @@ def predict_logits(model: nn.Module, image: Any, *, device: Any = None) -> np.nd
     """Logits of `model` in eval mode without gradients: ``(C, *S)`` → ``(K, *S)``, ``(N, C, *S)`` → ``(N, K, *S)``.
 
     Float32 NumPy out (the model's dtype); the model's train/eval mode is restored afterwards.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    image : ndarray or torch.Tensor, float
+    device : None, str or torch.device
+        ``None``: CUDA when present, else CPU.
+
+    Returns
+    -------
+    ndarray of float32
+
+    Shapes
+    ------
+    image : (C, *S) or (N, C, *S);  result : (K, *S_out) or (N, K, *S_out)
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a model that is not a Module, an image that is not a float array or tensor, the wrong
+        number of dims, or a size the model refuses (the message names `image`).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
@@ -343,6 +372,9 @@ def predict_logits(model: nn.Module, image: Any, *, device: Any = None) -> np.nd
     try:
         with torch.no_grad():
             out = model(x.to(dev, dtype=p.dtype if p is not None else x.dtype)).cpu().numpy()
+    except ValueError as exc:  # e.g. UNet's "x: input size 15: expected a multiple of 2**depth"
+        message = str(exc)
+        raise ValueError(f"image: {message[3:] if message.startswith('x: ') else message}") from None
     finally:
         model.train(was_training)
     return out[0] if single else out
@@ -353,6 +385,24 @@ def predict(model: nn.Module, image: Any, *, device: Any = None) -> np.ndarray:
 
     Tensors or arrays in, int64 NumPy out. The model runs in eval mode without gradients, on
     `device` (``None``: CUDA when present, else CPU); its mode is restored afterwards.
+
+    Parameters
+    ----------
+    model, image, device
+        As in :func:`predict_logits`.
+
+    Returns
+    -------
+    ndarray of int64
+
+    Shapes
+    ------
+    image : (C, *S) or (N, C, *S);  result : (*S_out) or (N, *S_out)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`predict_logits`.
 
     Examples
     --------
@@ -370,9 +420,36 @@ def gaussian_importance_map(roi_size: Sequence[int], sigma_scale: float = 0.125)
     """Separable Gaussian weights over a window: ``w(x) = prod_i exp(-(x_i - c_i)^2 / (2 σ_i^2))``.
 
     ``c_i = (r_i - 1) / 2``, ``σ_i = sigma_scale · r_i``; values below ``max(min w, 1e-3)`` are
-    raised to it, as in MONAI's ``compute_importance_map(mode="gaussian")``. Float32, shape `roi_size`.
+    raised to it, as in MONAI's ``compute_importance_map(mode="gaussian")``.
+
+    Parameters
+    ----------
+    roi_size : int or sequence of int
+        Window size, one entry per spatial axis.
+    sigma_scale : float, default 0.125
+        ``σ_i / r_i``, > 0.
+
+    Returns
+    -------
+    ndarray of float32
+
+    Shapes
+    ------
+    result : roi_size
+
+    Raises
+    ------
+    TypeError, ValueError
+        For sizes < 1 or a non-positive `sigma_scale`.
+
+    >>> w = gaussian_importance_map((5, 5))
+    >>> w.shape, float(w[2, 2])
+    ((5, 5), 1.0)
     """
+    if isinstance(roi_size, (int, np.integer)):
+        roi_size = (roi_size,)
     roi = tuple(as_int(r, "roi_size", minimum=1) for r in roi_size)
+    sigma_scale = as_positive_float(sigma_scale, "sigma_scale")
     w = np.ones((), dtype=np.float32)
     for r in roi:
         x = np.arange(r, dtype=np.float32) - (r - 1) / 2.0
@@ -387,9 +464,19 @@ def window_starts(size: int, roi: int, overlap: float) -> list[int]:
     Step ``max(1, int(roi (1 - overlap)))`` (or `roi` when ``roi == size``), as many windows as
     needed to reach the end, the last one shifted back to end exactly at `size`.
 
+    Raises
+    ------
+    ValueError
+        For sizes < 1, ``roi > size`` or an overlap outside [0, 1).
+
     >>> window_starts(10, 4, 0.5)
     [0, 2, 4, 6]
     """
+    size, roi = as_int(size, "size", minimum=1), as_int(roi, "roi", minimum=1)
+    if roi > size:
+        raise ValueError(f"roi: expected at most size = {size}, got {roi}")
+    if isinstance(overlap, bool) or not isinstance(overlap, (int, float)) or not 0 <= overlap < 1:
+        raise ValueError(f"overlap: expected a number in [0, 1), got {overlap!r}")
     step = roi if roi == size else max(1, int(roi * (1 - overlap)))
     n = next(d for d in range(size + 1) if d * step + roi >= size) + 1
     return [min(i * step, size - roi) for i in range(n)]
@@ -418,11 +505,15 @@ def sliding_window_logits(model: nn.Module, volume: Any, roi_size: Sequence[int]
     -------
     ndarray of float32, ``(K, *S)`` or ``(N, K, *S)``
 
+    Shapes
+    ------
+    volume : (C, *S) or (N, C, *S);  roi_size : len(S) sizes;  result : (K, *S) or (N, K, *S)
+
     Raises
     ------
     ValueError
-        For a window larger than the volume, an overlap outside [0, 1), or a model that changes
-        the window's size.
+        For a window larger than the volume, an overlap outside [0, 1), a window size the model
+        refuses (e.g. not divisible by ``2**depth``), or a model that changes the window's size.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
@@ -451,7 +542,12 @@ def sliding_window_logits(model: nn.Module, volume: Any, roi_size: Sequence[int]
         with torch.no_grad():
             for corner in np.ndindex(*[len(s) for s in starts]):
                 idx = tuple(slice(starts[a][i], starts[a][i] + roi[a]) for a, i in enumerate(corner))
-                y = model(x[(slice(None), slice(None)) + idx].to(dev, dtype=torch.float32))
+                try:
+                    y = model(x[(slice(None), slice(None)) + idx].to(dev, dtype=torch.float32))
+                except ValueError as exc:
+                    message = str(exc)
+                    raise ValueError(f"roi_size: the model refuses a window of {roi}: "
+                                     f"{message[3:] if message.startswith('x: ') else message}") from None
                 if tuple(y.shape[2:]) != roi:
                     raise ValueError(f"model: expected logits of the window's size {roi}, got {tuple(y.shape[2:])} "
                                      "(sliding windows need a 'same'-padding model)")
@@ -470,6 +566,24 @@ def sliding_window_predict(model: nn.Module, volume: Any, roi_size: Sequence[int
     """Label map of a volume larger than the training patches, by Gaussian-weighted sliding windows.
 
     ``argmax_k`` of :func:`sliding_window_logits`: ``(C, *S)`` → ``(*S)``, ``(N, C, *S)`` → ``(N, *S)``, int64.
+
+    Parameters
+    ----------
+    model, volume, roi_size, overlap, gaussian, device
+        As in :func:`sliding_window_logits`.
+
+    Returns
+    -------
+    ndarray of int64
+
+    Shapes
+    ------
+    volume : (C, *S) or (N, C, *S);  result : (*S) or (N, *S)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sliding_window_logits`.
 
     Examples
     --------

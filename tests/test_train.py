@@ -1,5 +1,7 @@
 """Tests of companion.train: hard Dice vs MONAI, deterministic fit, predict, sliding windows vs MONAI."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -171,7 +173,7 @@ FIT_BAD = [
     (lambda d: fit(nn.Conv2d(1, 2, 1), d[0], lr=-1.0), ValueError, r"^lr: expected a finite number > 0"),
     (lambda d: fit(nn.Conv2d(1, 2, 1), [], progress=False), ValueError, r"^train_set: expected at least one sample"),
     (lambda d: fit(nn.Conv2d(1, 2, 1), 3), TypeError, r"^train_set: expected a map-style Dataset"),
-    (lambda d: fit(nn.Conv2d(1, 2, 1), d[0], loss="focal"), ValueError, r"^name: expected one of"),
+    (lambda d: fit(nn.Conv2d(1, 2, 1), d[0], loss="focal"), ValueError, r"^loss: expected 'ce', 'composite', 'dice' or a callable.*'focal'"),
 ]
 
 
@@ -206,6 +208,9 @@ def test_predict_bad_input():
         predict(net, [[0.0]])
     with pytest.raises(TypeError, match=r"^image: expected a float array"):
         predict(net, np.zeros((1, 4, 4), int))
+    unet = UNet(1, 2, base_channels=2, depth=2)  # "same" padding: sizes divisible by 4
+    with pytest.raises(ValueError, match=r"^image: input size 15: expected a multiple of 2\*\*depth = 4"):
+        predict(unet, np.zeros((1, 15, 16), np.float32))
 
 
 # --------------------------------------------------------------------------- sliding windows
@@ -266,6 +271,12 @@ def test_window_starts_match_monai(size, roi, overlap):
 
 
 SW_BAD = [
+    (lambda: sliding_window_predict(UNet(1, 2, base_channels=2, depth=2), np.zeros((1, 16, 16), np.float32), (6, 6)),
+     ValueError, r"^roi_size: the model refuses a window of \(6, 6\): input size 6: expected a multiple of 2\*\*depth = 4"),
+    (lambda: gaussian_importance_map((8, 8), sigma_scale=0.0), ValueError, r"^sigma_scale: expected a finite number > 0"),
+    (lambda: gaussian_importance_map((8, 0)), ValueError, r"^roi_size: expected an int >= 1"),
+    (lambda: window_starts(4, 8, 0.5), ValueError, r"^roi: expected at most size = 4, got 8"),
+    (lambda: window_starts(8, 4, 1.5), ValueError, r"^overlap: expected a number in \[0, 1\)"),
     (lambda: sliding_window_logits(nn.Conv2d(1, 2, 1), np.zeros((1, 8, 8), np.float32), (9, 8)), ValueError,
      r"^roi_size: expected each size <= the volume's \(8, 8\)"),
     (lambda: sliding_window_logits(nn.Conv2d(1, 2, 1), np.zeros((1, 8, 8), np.float32), (4, 4), overlap=1.0),
@@ -284,7 +295,10 @@ def test_sliding_window_bad_calls(call, exc, match):
 
 
 def test_fit_progress_bar_goes_to_stderr(tiny_data, capsys):
-    tiny_fit(tiny_data, epochs=1, progress=True)
-    assert "fit" in capsys.readouterr().err
+    _, h = tiny_fit(tiny_data, epochs=2, progress=True)
+    err = capsys.readouterr().err
+    # a tqdm bar over the 2 epochs: "fit:   0%|   | 0/2 [..., dice=..., loss=<last train loss>]"
+    assert re.search(r"fit: +\d+%\|.*\| \d/2 \[", err), err
+    assert f"loss={h.train_loss[-1]:.4f}" in err and f"dice={h.val_dice[-1]:.3f}" in err
     tiny_fit(tiny_data, epochs=1, progress=False)
     assert capsys.readouterr().err == ""
