@@ -1,7 +1,8 @@
 """Exercises of chapter chap-convolution: output sizes, parameter counts, correlation by hand,
 convolution versus correlation, and the input gradient of a correlation.
 
-Every answer is computed with :mod:`companion.convolution`; the misconceptions are the usual
+Every answer is computed with :mod:`companion.convolution` (the parameter count with
+:func:`companion.layers.count_conv_parameters`); the misconceptions are the usual
 slips (dilation forgotten, padding counted on one side only, the +1 dropped, ceil for floor, the
 bias or the input channels left out of a parameter count, the kernel flipped or not flipped).
 ``make_params`` redraws until every misconception gives a value different from the answer and
@@ -16,6 +17,7 @@ import numpy as np
 
 from companion.convolution import convolve, correlate, correlate_backward, output_size
 from companion.exercises._engine import Exercise, Misconception, register
+from companion.layers import count_conv_parameters
 
 
 def _distinct(values: list[float]) -> bool:
@@ -102,11 +104,6 @@ register(Exercise(
 # conv.param-count
 # ---------------------------------------------------------------------------------------------
 
-def _parameter_count(c_in: int, c_out: int, kernel: tuple[int, ...], bias: bool = True) -> int:
-    """Weights ``c_out * c_in * prod(kernel)`` plus ``c_out`` biases (a private helper)."""
-    return c_out * c_in * int(np.prod(kernel)) + (c_out if bias else 0)
-
-
 def _pc_params(rng: np.random.Generator) -> dict:
     dims = int(rng.choice([2, 3]))
     return {"dims": dims, "c_in": int(rng.choice([2, 3, 4, 8, 16, 32, 64])),
@@ -124,16 +121,16 @@ register(Exercise(
             "have? It maps {c_in} input channels to {c_out} output channels with a kernel of size {k} "
             "along each of its {dims} spatial axes, and has a bias (the default)."),
     make_params=_pc_params,
-    solve=lambda p: _parameter_count(p["c_in"], p["c_out"], _pc_kernel(p)),
+    solve=lambda p: count_conv_parameters(p["c_in"], p["c_out"], _pc_kernel(p)),
     integer=True,
     rtol=0.0,
     atol=0.5,
     hint=("Each output channel owns one kernel per input channel (C_in × k^dims weights) and one "
           "bias."),
     misconceptions=(
-        Misconception("forgot-bias", lambda p: _parameter_count(p["c_in"], p["c_out"], _pc_kernel(p), bias=False),
+        Misconception("forgot-bias", lambda p: count_conv_parameters(p["c_in"], p["c_out"], _pc_kernel(p), bias=False),
                       "You left out the biases: one per output channel."),
-        Misconception("forgot-c-in", lambda p: _parameter_count(1, p["c_out"], _pc_kernel(p)),
+        Misconception("forgot-c-in", lambda p: count_conv_parameters(1, p["c_out"], _pc_kernel(p)),
                       "Each output channel's kernel spans all input channels: multiply the kernel size "
                       "by C_in."),
     ),
