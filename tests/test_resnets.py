@@ -130,6 +130,13 @@ BAD_CALLS = [
     pytest.param(lambda: ResidualNet(2, 8, norm="layer"), ValueError, r"^norm: expected one of", id="norm"),
     pytest.param(lambda: layer_gradient_norms(torch.nn.Linear(2, 2), torch.zeros(1, 2)), TypeError,
                  r"^model: expected a PlainNet or ResidualNet", id="foreign model"),
+    pytest.param(lambda: PlainNet(2, 4)(torch.zeros(3, 5)), ValueError,
+                 r"^x: expected 4 channels \(features\) on axis 1, got 5", id="forward width"),
+    pytest.param(lambda: ResidualNet(2, 4, dims=2)(torch.zeros(3, 4, 8)), ValueError,
+                 r"^x: expected 4 dims \(N, C, H, W\), got 3", id="forward ndim"),
+    pytest.param(lambda: ResidualNet(2, 4, dims=2, in_channels=1, num_classes=2)(torch.zeros(1, 3, 8, 8)), ValueError,
+                 r"^x: expected 1 channels", id="forward stem channels"),
+    pytest.param(lambda: PlainNet(2, 4)(np.zeros((3, 4))), TypeError, r"^x: expected a torch.Tensor", id="forward numpy"),
 ]
 
 

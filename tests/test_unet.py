@@ -236,7 +236,12 @@ BAD_CALLS = [
     (lambda: count_parameters("net"), TypeError, r"^module: expected a torch.nn.Module"),
     (lambda: unet_summary(UNet(1, 2, depth=1), (16, 16)), ValueError, r"^input_shape: expected"),
     (lambda: UNet(1, 2, depth=1).output_shape((16,)), ValueError, r"^spatial: expected 2 sizes"),
-    (lambda: unet_output_size(30, 2, "same"), ValueError, r"^input size 30: expected a multiple of 2\*\*depth = 4"),
+    (lambda: unet_output_size(30, 2, "same"), ValueError, r"^in_size: input size 30: expected a multiple of 2\*\*depth = 4"),
+    (lambda: unet_output_size(573, 4), ValueError, r"^in_size: input size 573: does not work with padding='valid'.*572, 588"),
+    (lambda: valid_input_sizes(-1), ValueError, r"^depth: expected an int >= 0"),
+    (lambda: bottleneck_receptive_field(2, kernel=0), ValueError, r"^kernel: expected an int >= 1"),
+    (lambda: UNet(1, 2, depth=2, padding="valid").output_shape((30, 30)), ValueError,
+     r"^in_size: input size 30: does not work"),
 ]
 
 

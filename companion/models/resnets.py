@@ -118,7 +118,18 @@ class _Stack(nn.Module):
             keep.append(x)
         return x
 
+    def _check_input(self, x: torch.Tensor) -> None:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+        c = self.width if self.stem is None else self.stem.in_features if self.dims == 0 else self.stem.in_channels
+        want = "(N, C)" if self.dims == 0 else "(N, C, L)" if self.dims == 1 else "(N, C, H, W)"
+        if x.ndim != self.dims + 2:
+            raise ValueError(f"x: expected {self.dims + 2} dims {want}, got {x.ndim} (shape {tuple(x.shape)})")
+        if x.shape[1] != c:
+            raise ValueError(f"x: expected {c} channels (features) on axis 1, got {x.shape[1]} (shape {tuple(x.shape)})")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
         x = self.features(x)
         if self.head is not None:
             if self.dims > 0:
@@ -322,6 +333,29 @@ def linear_theory_growth(depth: int, sigma: float, *, residual: bool) -> float:
     With block weights ``W ~ N(0, sigma²/fan_in)`` (so ``E[W Wᵀ] = sigma² I``) and identity
     activations, ``E||Wᵀ g||² = sigma² ||g||²`` and ``E||(I + W)ᵀ g||² = (1 + sigma²) ||g||²``;
     independent layers multiply: ``sigma^{2L}`` (plain) or ``(1 + sigma²)^L`` (residual).
+
+    Parameters
+    ----------
+    depth : int
+        Number of blocks ``L``, >= 0.
+    sigma : float
+        Init scale, >= 0.
+    residual : bool
+        With skips (``I + W``) or without (``W``).
+
+    Returns
+    -------
+    float
+        ``E||∇x_0||² / ||∇x_L||²``.
+
+    Shapes
+    ------
+    Scalars only.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a negative or non-integer `depth` or a negative `sigma`.
 
     Examples
     --------

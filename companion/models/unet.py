@@ -77,6 +77,28 @@ def unet_output_size(in_size: int, depth: int, padding: str = "valid") -> int:
     of the encoder maps ``s -> (s - 4) / 2``, the bottleneck ``s -> s - 4`` and each decoder level
     ``s -> 2 s - 4``; e.g. 572 -> 388 for depth 4.
 
+    Parameters
+    ----------
+    in_size : int
+        Input size along one axis.
+    depth : int
+        Number of poolings.
+    padding : {"valid", "same"}
+
+    Returns
+    -------
+    int
+        Output size along that axis.
+
+    Shapes
+    ------
+    One axis at a time: apply it to each of H, W (and D).
+
+    Examples
+    --------
+    >>> unet_output_size(572, 4), unet_output_size(64, 4, "same")
+    (388, 64)
+
     Raises
     ------
     ValueError
@@ -92,7 +114,7 @@ def unet_output_size(in_size: int, depth: int, padding: str = "valid") -> int:
             lo, hi = (in_size // m) * m, (in_size // m + 1) * m
             near = f"{lo} or {hi}" if lo > 0 else f"{hi}"
             raise ValueError(
-                f"input size {in_size}: expected a multiple of 2**depth = {m} with padding='same' "
+                f"in_size: input size {in_size}: expected a multiple of 2**depth = {m} with padding='same' "
                 f"and depth={depth}, got {in_size}; use e.g. {near}")
         return in_size
     out, why = _valid_trace(in_size, depth)
@@ -101,7 +123,7 @@ def unet_output_size(in_size: int, depth: int, padding: str = "valid") -> int:
         above = [s for s in valid_input_sizes(depth, in_size + 1, in_size + 64)]
         near = ", ".join(str(s) for s in (below[-1:] + above[:1])) or "none within 64"
         raise ValueError(
-            f"input size {in_size}: does not work with padding='valid' and depth={depth}: "
+            f"in_size: input size {in_size}: does not work with padding='valid' and depth={depth}: "
             f"{why}; nearest sizes that work: {near}")
     return out
 
@@ -110,7 +132,32 @@ def valid_input_sizes(depth: int, lo: int = 1, hi: int = 1024) -> list[int]:
     """All input sizes in ``[lo, hi]`` that a valid-padding U-Net of `depth` accepts.
 
     They are spaced ``2**depth`` apart: for depth 4, ..., 556, 572, 588, ...
+
+    Parameters
+    ----------
+    depth : int
+        Number of poolings, >= 0.
+    lo, hi : int
+        The closed range searched.
+
+    Returns
+    -------
+    list of int
+
+    Shapes
+    ------
+    One axis at a time.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a negative or non-integer `depth`, `lo` or `hi`.
+
+    >>> valid_input_sizes(4, 550, 600)
+    [556, 572, 588]
     """
+    depth = as_int(depth, "depth", minimum=0)
+    lo, hi = as_int(lo, "lo"), as_int(hi, "hi")
     return [s for s in range(max(1, lo), hi + 1) if _valid_trace(s, depth)[0] is not None]
 
 
@@ -119,8 +166,34 @@ def bottleneck_receptive_field(depth: int, kernel: int = 3, convs_per_level: int
 
     ``r = 1 + sum_layers (k - 1) * j`` where the jump ``j`` doubles after each 2× pooling. With two
     3×3 convolutions per level this is ``9 * 2**depth - 4``: 32 for depth 2, 140 for depth 4.
+
+    Parameters
+    ----------
+    depth : int
+        Number of poolings before the bottleneck, >= 0.
+    kernel : int, default 3
+    convs_per_level : int, default 2
+
+    Returns
+    -------
+    int
+        Pixels along one axis (the field is a square or cube of this side).
+
+    Shapes
+    ------
+    One axis at a time.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a negative or non-integer argument.
+
+    >>> bottleneck_receptive_field(2), bottleneck_receptive_field(4)
+    (32, 140)
     """
     depth = as_int(depth, "depth", minimum=0)
+    kernel = as_int(kernel, "kernel", minimum=1)
+    convs_per_level = as_int(convs_per_level, "convs_per_level", minimum=1)
     r, jump = 1, 1
     for level in range(depth + 1):
         r += convs_per_level * (kernel - 1) * jump
@@ -268,7 +341,7 @@ class UNet(nn.Module):
         try:
             self.output_shape(x.shape[2:])
         except ValueError as exc:
-            raise ValueError(f"x: {exc} (input shape {tuple(x.shape)})") from None
+            raise ValueError(f"x: {str(exc).removeprefix('in_size: ')} (input shape {tuple(x.shape)})") from None
 
     # ---------------------------------------------------------------- forward
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
