@@ -9,7 +9,8 @@ Then, from the DOM after the scripts ran:
 - the maths rendered: every ``.math`` element holds MathJax's CHTML output, no raw ``$$`` or
   ``\\[`` is left in the prose, and MathJax's fonts come from the local copy;
 - the jupyterquiz question rendered: each quiz container grew a question with an input or buttons;
-- the static figure is there: a ``<figure>`` with an ``<img>`` that has alt text and a local file;
+- the static figure is there: a ``<figure>`` with an ``<img>`` that has alt text and a local file,
+  and in particular the widget's static view (``fig-conv-settings``, ``fig-conv-sum-of-products``);
 - saved widget state (if the page has any) was rendered by the local widget manager;
 - the page requested nothing over http(s).
 
@@ -37,6 +38,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK_HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
 REQUIRED = os.environ.get("BOOK_TESTS_REQUIRED") == "1"
 CHAPTER_PAGE = os.environ.get("BOOK_BROWSER_PAGE", "notebooks/01_convolution.html")
+# The widget's static view on the default page: the grid of settings and the sum-of-products
+# figure, by their figure labels (another page: BOOK_BROWSER_FIGURES, comma-separated, may be empty).
+STATIC_VIEWS = [f for f in os.environ.get(
+    "BOOK_BROWSER_FIGURES",
+    "fig-conv-settings,fig-conv-sum-of-products" if "BOOK_BROWSER_PAGE" not in os.environ else "",
+).split(",") if f]
 NO_NETWORK_FLAGS = [
     "--host-resolver-rules=MAP * ~NOTFOUND",   # no host name resolves
     "--proxy-server=http://127.0.0.1:9",       # and every request goes to a dead proxy
@@ -142,6 +149,17 @@ def test_static_figure_has_alt_text_and_file(page):
         src = urlsplit(img["src"])
         assert not src.scheme and not src.netloc, f"figure image is not local: {img['src']}"
         assert (path.parent / unquote(src.path)).is_file(), f"figure image file missing: {img['src']}"
+
+
+@pytest.mark.parametrize("label", STATIC_VIEWS or [pytest.param("", marks=pytest.mark.skip("none named"))])
+def test_widget_static_view_shown(page, label):
+    """The figure that stands in for the (dead) widget on the static page is there, with its image."""
+    path, soup, _ = page
+    figure = soup.find("figure", id=label)
+    assert figure is not None, f"no <figure id={label}> on the page: the widget's static view is missing"
+    img = figure.find("img")
+    assert img is not None and img.get("alt", "").strip(), f"{label}: no image with alt text"
+    assert (path.parent / unquote(urlsplit(img["src"]).path)).is_file(), f"{label}: image file missing"
 
 
 def test_saved_widgets_rendered(page):
