@@ -73,6 +73,21 @@ def pool_output_size(in_size: IntOrTuple, kernel: IntOrTuple, stride: IntOrTuple
 
     An int in gives an int out; a tuple in gives a tuple out (one entry per spatial axis).
 
+    Parameters
+    ----------
+    in_size : int or tuple of int
+        Input size per spatial axis.
+    kernel, stride, padding : int or tuple of int
+        As in :func:`avg_pool` (`stride` defaults to `kernel`).
+
+    Returns
+    -------
+    int or tuple of int
+
+    Shapes
+    ------
+    ``avg_pool(x, ...)`` maps ``(N, C, *S)`` to ``(N, C, *pool_output_size(S, ...))``.
+
     Raises
     ------
     TypeError, ValueError
@@ -258,6 +273,20 @@ def binomial_filter(filter_size: int, dtype=np.float64) -> np.ndarray:
     """Normalised 1-D binomial filter ``C(n-1, i) / 2^(n-1)``: [1], [1,1]/2, [1,2,1]/4, [1,3,3,1]/8 …
 
     Its DC gain is 1 and, for ``n >= 2``, its response at the Nyquist frequency is 0.
+
+    Parameters
+    ----------
+    filter_size : int
+        Number of taps ``n``, >= 1.
+    dtype : NumPy float dtype, default float64
+
+    Returns
+    -------
+    ndarray
+
+    Shapes
+    ------
+    result : (filter_size,)
 
     Raises
     ------
