@@ -118,6 +118,15 @@ def expected_calibration_error(confidence: Any, correct: Any, n_bins: int = 15) 
     n_bins=n_bins, norm="l1")`` when no confidence lies exactly on a bin edge (see
     :func:`reliability_bins`).
 
+    Parameters
+    ----------
+    confidence : array_like of float
+        Confidence of each prediction, in ``[0, 1]``.
+    correct : array_like of bool or 0/1
+        Whether each prediction was right.
+    n_bins : int, default 15
+        Equal-width bins ``(lo, hi]`` on ``[0, 1]``; 15 as in Guo et al. 2017.
+
     Returns
     -------
     float
@@ -126,6 +135,12 @@ def expected_calibration_error(confidence: Any, correct: Any, n_bins: int = 15) 
     Shapes
     ------
     confidence, correct : any shape, same size
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`reliability_bins` (empty input, confidence outside ``[0, 1]`` or nan, sizes
+        that differ, `correct` not 0/1, `n_bins` < 1).
 
     Examples
     --------
@@ -138,7 +153,30 @@ def expected_calibration_error(confidence: Any, correct: Any, n_bins: int = 15) 
 
 
 def maximum_calibration_error(confidence: Any, correct: Any, n_bins: int = 15) -> float:
-    """Maximum calibration error ``MCE = max_b |acc_b - conf_b|`` over non-empty bins (Guo et al. 2017)."""
+    """Maximum calibration error ``MCE = max_b |acc_b - conf_b|`` over non-empty bins (Guo et al. 2017).
+
+    Parameters
+    ----------
+    confidence, correct, n_bins
+        As in :func:`expected_calibration_error`.
+
+    Returns
+    -------
+    float
+        Equal to torchmetrics ``binary_calibration_error(norm="max")`` off the bin edges.
+
+    Shapes
+    ------
+    confidence, correct : any shape, same size
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`reliability_bins`.
+
+    >>> round(maximum_calibration_error([0.5, 0.6, 0.9], [0, 1, 1], n_bins=2), 4)
+    0.5
+    """
     counts, conf, acc = reliability_bins(confidence, correct, n_bins)
     full = counts > 0
     return float(np.max(np.abs(acc[full] - conf[full])))
@@ -161,6 +199,20 @@ def reliability_diagram(confidence: Any, correct: Any, n_bins: int = 15) -> Reli
     A calibrated model has ``accuracy ≈ mean_confidence`` in every bin (the diagonal); bars below
     the diagonal mean over-confidence. Plotting lives in :mod:`companion.widgets.calibration`.
 
+    Parameters
+    ----------
+    confidence, correct, n_bins
+        As in :func:`expected_calibration_error`.
+
+    Returns
+    -------
+    Reliability
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`reliability_bins`.
+
     Shapes
     ------
     confidence, correct : any shape, same size;  per-bin fields : (n_bins,)
@@ -177,6 +229,18 @@ def top_label(probs: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
 
     ``confidence_i = max_k p_ik`` and ``correct_i = [argmax_k p_ik == y_i]``, flattened over
     N and the spatial axes: the input of :func:`reliability_bins` for a segmentation.
+
+    Parameters
+    ----------
+    probs : ndarray of float
+        Softmax probabilities (not logits).
+    target : ndarray of int
+        Labels in ``[0, K)``.
+
+    Returns
+    -------
+    (ndarray of float, ndarray of bool)
+        Confidence and correctness of every voxel.
 
     Shapes
     ------
@@ -276,6 +340,15 @@ def expected_report_losses(q: float, p: Any, n_voxels: int = 10, eps: float = 1e
     dict of str to ndarray
         One array of the shape of `p` per loss.
 
+    Shapes
+    ------
+    p : any shape;  each result : the shape of `p`
+
+    Raises
+    ------
+    TypeError, ValueError
+        For `q` or `p` outside ``(0, 1)``, or `n_voxels` < 1.
+
     References
     ----------
     gneiting2007strictly
@@ -329,6 +402,15 @@ def optimal_reports(q: Any, loss: str = "dice", *, n_draws: int = 4000, eps: flo
     -------
     ndarray of float64
         The optimal reports, shape of `q`.
+
+    Shapes
+    ------
+    q : (V,);  result : (V,)
+
+    Raises
+    ------
+    TypeError, ValueError
+        For `q` not 1-D in ``[0, 1]``, an unknown `loss`, or `n_draws` < 1.
 
     References
     ----------

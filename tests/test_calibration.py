@@ -58,6 +58,18 @@ def test_ece_top_label_matches_torchmetrics_multiclass():
     assert expected_calibration_error(conf, correct) == pytest.approx(float(expected), abs=1e-6)
 
 
+def test_default_is_15_equal_width_bins_as_guo_2017():
+    # Guo et al. 2017 use M = 15 equal-width bins: the default must be those, not 10 or 20
+    c, correct = _off_edges(3000, 15, 7)
+    counts, _, _ = reliability_bins(c, correct)
+    assert counts.shape == (15,)
+    edges = np.linspace(0, 1, 16)
+    np.testing.assert_array_equal(counts, [np.sum((c > lo) & (c <= hi)) for lo, hi in zip(edges[:-1], edges[1:])])
+    tm15 = binary_calibration_error(torch.from_numpy(c), torch.from_numpy(correct).long(), n_bins=15, norm="l1")
+    assert expected_calibration_error(c, correct) == pytest.approx(float(tm15), abs=1e-12)
+    assert abs(expected_calibration_error(c, correct) - expected_calibration_error(c, correct, 10)) > 1e-6
+
+
 def test_edge_values_lo_hi_convention():
     # 4 bins with exact edges 0, .25, .5, .75, 1. Ours: (lo, hi], so 0.5 is in bin 2 (0.25, 0.5] and
     # 0.6 in bin 3; torchmetrics: [lo, hi), both in [0.5, 0.75).
