@@ -55,6 +55,24 @@ def surface(mask: Any) -> np.ndarray:
     ``S(A) = A XOR binary_erosion(A)`` with the cross-shaped (face-connected) structuring element;
     pixels on the array border count as surface (the outside is background).
 
+    Parameters
+    ----------
+    mask : array_like of bool or int
+        Nonzero = foreground.
+
+    Returns
+    -------
+    ndarray of bool
+
+    Shapes
+    ------
+    mask : any shape with >= 1 dim;  result : the same
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a float mask or a scalar.
+
     >>> surface(np.pad(np.ones((3, 3), int), 1)).astype(int)[1:4, 1:4]
     array([[1, 1, 1],
            [1, 0, 1],
@@ -70,6 +88,24 @@ def surface_distances(pred: Any, target: Any, *, spacing: Sequence[float] | None
     Returns ``(d_pred_to_target, d_target_to_pred)``, 1-D float64 arrays (in the units of
     `spacing`; pixels when None). Empty when the corresponding surface is empty; ``inf`` when the
     other surface is empty.
+
+    Parameters
+    ----------
+    pred, target, spacing
+        As in :func:`hausdorff_distance`.
+
+    Shapes
+    ------
+    pred, target : same shape;  results : (|S_P|,) and (|S_G|,)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`hausdorff_distance`.
+
+    >>> a = np.zeros((6, 6), int); a[1:4, 1:4] = 1
+    >>> [d.max() for d in surface_distances(a, np.roll(a, 1, axis=1))]
+    [1.0, 1.0]
     """
     p, g, sp = _pair(pred, target, spacing)
     sp_, sg = surface(p), surface(g)
@@ -105,6 +141,10 @@ def hausdorff_distance(pred: Any, target: Any, *, percentile: float = 95.0,
     float
         ``nan`` when both masks are empty, ``inf`` when exactly one is.
 
+    Shapes
+    ------
+    pred, target : the same shape, (H, W) or (D, H, W) (any number of dims);  spacing : one per axis
+
     Raises
     ------
     TypeError
@@ -137,6 +177,28 @@ def boundary_f1(pred: Any, target: Any, *, tolerance: float = 1.0, spacing: Sequ
     ``precision = |{a ∈ S_P : d(a, S_G) <= τ}| / |S_P|``, ``recall = |{b ∈ S_G : d(b, S_P) <= τ}| / |S_G|``,
     ``F1 = 2 P R / (P + R)`` (Csurka et al. 2013's BF score). ``nan`` when both masks are empty,
     0 when exactly one is.
+
+    Parameters
+    ----------
+    pred, target : array_like of bool or int
+        Binary masks of the same shape.
+    tolerance : float, default 1.0
+        Distance (in the units of `spacing`) within which a surface pixel counts as matched, >= 0.
+    spacing : sequence of float, optional
+
+    Returns
+    -------
+    float
+        In ``[0, 1]``.
+
+    Shapes
+    ------
+    pred, target : the same shape (any number of dims);  spacing : one per axis
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`hausdorff_distance`, and for a negative `tolerance`.
 
     >>> a = np.zeros((9, 9), int); a[2:6, 2:6] = 1
     >>> boundary_f1(a, a)
