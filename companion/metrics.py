@@ -104,7 +104,7 @@ def surface_distances(pred: Any, target: Any, *, spacing: Sequence[float] | None
         As :func:`hausdorff_distance`.
 
     >>> a = np.zeros((6, 6), int); a[1:4, 1:4] = 1
-    >>> [d.max() for d in surface_distances(a, np.roll(a, 1, axis=1))]
+    >>> [float(d.max()) for d in surface_distances(a, np.roll(a, 1, axis=1))]
     [1.0, 1.0]
     """
     p, g, sp = _pair(pred, target, spacing)
