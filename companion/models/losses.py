@@ -212,6 +212,19 @@ def get_loss(name: str | Callable) -> Callable[[torch.Tensor, torch.Tensor], tor
     ``"ce"`` → :func:`cross_entropy`, ``"dice"`` → :func:`dice_loss`, ``"composite"`` →
     :func:`composite_loss` (all with default settings). A callable is returned unchanged.
 
+    Parameters
+    ----------
+    name : {"ce", "dice", "composite"} or callable
+
+    Returns
+    -------
+    callable
+        ``(logits, target) -> scalar tensor``.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S)
+
     Raises
     ------
     ValueError

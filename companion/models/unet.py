@@ -374,6 +374,24 @@ class UNet(nn.Module):
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters (``requires_grad``) of `module`.
 
+    Parameters
+    ----------
+    module : torch.nn.Module
+
+    Returns
+    -------
+    int
+        ``UNet(1, 2, base_channels=64, depth=4, norm=None, padding="valid")``: 31,030,658.
+
+    Shapes
+    ------
+    Sums ``p.numel()`` over the trainable parameters, whatever their shapes.
+
+    Raises
+    ------
+    TypeError
+        If `module` is not a torch Module.
+
     >>> count_parameters(torch.nn.Conv2d(1, 64, 3))
     640
     """
@@ -407,6 +425,24 @@ def unet_summary(model: UNet, input_shape: Sequence[int]) -> list[SummaryRow]:
     model : UNet
     input_shape : sequence of int
         ``(N, C, *S)`` or ``(C, *S)``.
+
+    Returns
+    -------
+    list of SummaryRow
+        ``(name, level, input_shape, output_shape, parameters)`` per stage.
+
+    Shapes
+    ------
+    input_shape : (N, C, *S);  each row's shapes : (N, C_stage, *S_stage)
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a model that is not a UNet, or an input shape it refuses (wrong dims, channels, or a
+        size that does not work with its padding and depth).
+
+    >>> [r.output_shape for r in unet_summary(UNet(1, 2, base_channels=4, depth=1), (1, 1, 8, 8))][-1]
+    (1, 2, 8, 8)
     """
     if not isinstance(model, UNet):
         raise TypeError(f"model: expected a UNet, got {type(model).__name__}")
@@ -476,6 +512,15 @@ def measure_bottleneck_receptive_field(model: UNet, *, size: int | None = None, 
     tuple of int
         The extent of the support along each spatial axis; equals
         :func:`bottleneck_receptive_field` (``9 · 2**depth - 4`` for 3×3 convolutions).
+
+    Shapes
+    ------
+    The probe input is ``(1, in_channels, size, ..., size)``;  result : one entry per spatial axis.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a model that is not a UNet, or a `size` it refuses.
     """
     if not isinstance(model, UNet):
         raise TypeError(f"model: expected a UNet, got {type(model).__name__}")
