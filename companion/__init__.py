@@ -23,6 +23,7 @@ Importing ``companion`` is cheap: submodules load on first use, and the core one
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 __version__ = "0.1.0"
@@ -31,7 +32,90 @@ _SUBMODULES = (
     "activations", "calibration", "convolution", "data", "exercises", "geometry", "layers",
     "losses", "models", "normalization", "pooling", "train", "widgets",
 )
-__all__ = list(_SUBMODULES)
+__all__ = [*_SUBMODULES, "book_seed", "book_threads"]
+
+
+def book_seed(offset: int = 0) -> int:
+    """The seed of every random generator in the book's chapters.
+
+    ``int(BOOK_SEED) + offset`` when the environment variable ``BOOK_SEED`` is set, else
+    ``offset``. A chapter derives each of its generators from it (``book_seed(1)``,
+    ``book_seed(2)``, ...), so ``BOOK_SEED=7 make book`` is another, equally valid run of the
+    whole book: every claim the chapters assert must hold for any value.
+
+    Parameters
+    ----------
+    offset : int, default 0
+        Distinguishes the generators of one chapter (one offset per experiment).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If `offset` is not an integer.
+    ValueError
+        If ``BOOK_SEED`` is set to something that is not an integer.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ.pop("BOOK_SEED", None) and None
+    >>> book_seed(), book_seed(3)
+    (0, 3)
+    >>> os.environ["BOOK_SEED"] = "7"
+    >>> book_seed(3)
+    10
+    >>> del os.environ["BOOK_SEED"]
+    """
+    if isinstance(offset, bool) or not isinstance(offset, int):
+        raise TypeError(f"offset: expected an int, got {type(offset).__name__}")
+    raw = os.environ.get("BOOK_SEED", "").strip()
+    if not raw:
+        return offset
+    try:
+        base = int(raw)
+    except ValueError:
+        raise ValueError(f"BOOK_SEED: expected an integer, got {raw!r}") from None
+    return base + offset
+
+
+def book_threads() -> int:
+    """How many CPU threads torch uses in the chapters: ``BOOK_THREADS``, default 1.
+
+    The chapters' models are small, so one thread is the fastest setting; ``make robust`` also
+    runs them with two, because float sums are grouped differently across threads and a claim
+    must not depend on it.
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Raises
+    ------
+    ValueError
+        If ``BOOK_THREADS`` is set to something other than a positive integer.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ.pop("BOOK_THREADS", None) and None
+    >>> book_threads()
+    1
+    """
+    raw = os.environ.get("BOOK_THREADS", "").strip()
+    if not raw:
+        return 1
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"BOOK_THREADS: expected a positive integer, got {raw!r}")
+    return n
 
 
 def __getattr__(name: str) -> Any:
