@@ -1,4 +1,8 @@
-"""Boundary metrics for binary segmentations: surfaces, Hausdorff distance (HD95), boundary F1.
+"""Segmentation metrics: hard Dice per class, and boundary metrics (surfaces, HD95, boundary F1).
+
+`dice_score` is the per-class hard Dice the whole book uses (``companion.train.dice_score`` is the
+same function object); `mean_foreground_dice` averages it over the foreground classes and, with
+``per_image=True``, over the images of a batch, as :func:`companion.train.fit` scores validation.
 
 Dice counts overlapping pixels, so a thin error along a large boundary barely moves it. Boundary
 metrics look only at the outlines: the *surface* of a mask is its set of foreground pixels with a
@@ -18,9 +22,10 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import ndimage
 
-from companion._validation import as_positive_float
+from companion._validation import as_int, as_positive_float
 
-__all__ = ["surface", "surface_distances", "hausdorff_distance", "boundary_f1"]
+__all__ = ["dice_score", "mean_foreground_dice", "surface", "surface_distances", "hausdorff_distance",
+           "boundary_f1"]
 
 
 def _as_mask(a: Any, name: str) -> np.ndarray:
@@ -49,6 +54,144 @@ def _pair(pred: Any, target: Any, spacing: Sequence[float] | None) -> tuple[np.n
     return p, g, sp
 
 
+def _label_map(a: Any, name: str, num_classes: int) -> np.ndarray:
+    if hasattr(a, "detach") and hasattr(a, "numpy"):  # a torch tensor, without importing torch
+        a = a.detach().cpu().numpy()
+    a = np.asarray(a)
+    if a.dtype.kind not in "biu":
+        raise TypeError(f"{name}: expected an integer label map, got dtype {a.dtype}")
+    a = a.astype(np.int64)
+    if a.size and (a.min() < 0 or a.max() >= num_classes):
+        raise ValueError(f"{name}: expected labels in [0, {num_classes}), got values in [{a.min()}, {a.max()}]")
+    return a
+
+
+# --------------------------------------------------------------------------- Dice
+def dice_score(pred: Any, target: Any, num_classes: int, *, include_background: bool = False) -> np.ndarray:
+    """Hard Dice per class between two integer label maps.
+
+    ``dice_k = 2 |P_k ∩ G_k| / (|P_k| + |G_k|)`` with ``P_k = {pred == k}``, ``G_k = {target == k}``,
+    counted over every element of the arrays (a batch is pooled: call it per image for per-image
+    scores, or use :func:`mean_foreground_dice` with ``per_image=True``). A class absent from both
+    maps has ``0/0``: it is scored ``nan`` (never 0 or 1), so ``np.nanmean`` leaves it out. A class
+    absent from the target but predicted scores 0.
+
+    ``companion.train.dice_score`` is this same function.
+
+    Parameters
+    ----------
+    pred, target : array_like of int (NumPy or torch)
+        Label maps of the same shape, values in ``[0, num_classes)``.
+    num_classes : int
+        Number of classes K (>= 2 unless `include_background`).
+    include_background : bool, default False
+        Include class 0.
+
+    Returns
+    -------
+    ndarray of float64
+        Length ``K - 1`` (classes 1..K-1) or ``K`` with the background.
+
+    Shapes
+    ------
+    pred, target : any shape, equal;  result : (K - 1,) or (K,)
+
+    Raises
+    ------
+    TypeError
+        If a map is not an integer (or bool) array.
+    ValueError
+        If shapes differ, a label is outside ``[0, K)`` or `num_classes` is too small.
+
+    References
+    ----------
+    milletari2016vnet
+
+    Examples
+    --------
+    >>> dice_score(np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]), 3)
+    array([0.66666667,        nan])
+    """
+    num_classes = as_int(num_classes, "num_classes", minimum=1)
+    if not include_background and num_classes < 2:
+        raise ValueError(f"num_classes: expected >= 2 without the background, got {num_classes}")
+    p = _label_map(pred, "pred", num_classes)
+    g = _label_map(target, "target", num_classes)
+    if p.shape != g.shape:
+        raise ValueError(f"target: expected the shape of pred {p.shape}, got {g.shape}")
+    first = 0 if include_background else 1
+    n_pred = np.bincount(p.ravel(), minlength=num_classes)[first:].astype(np.float64)
+    n_true = np.bincount(g.ravel(), minlength=num_classes)[first:].astype(np.float64)
+    inter = np.bincount(p.ravel()[p.ravel() == g.ravel()], minlength=num_classes)[first:].astype(np.float64)
+    denom = n_pred + n_true
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(denom > 0, 2 * inter / np.where(denom > 0, denom, 1), np.nan)
+    return out
+
+
+def mean_foreground_dice(pred: Any, target: Any, num_classes: int = 2, *, per_image: bool = False) -> float:
+    """Mean hard Dice over the foreground classes present (classes 1..K-1), as one float.
+
+    With ``per_image=False`` the maps are scored as one whole (a batch is pooled) and the result is
+    ``nanmean(dice_score(pred, target, K))``. With ``per_image=True`` axis 0 indexes images: each
+    image gets its per-class scores and the result is the mean over every (image, class) pair that
+    is not ``nan`` — the validation score of :func:`companion.train.fit`.
+
+    nan handling: a class absent from both prediction and truth in an image is ``nan`` in
+    :func:`dice_score` and is left out of the mean (it counts neither as 0 nor as 1). A class
+    absent from the truth but predicted scores 0 and is kept. If every entry is ``nan`` (no
+    foreground anywhere, none predicted) the result is ``nan``, never a silent 0 or 1.
+
+    Parameters
+    ----------
+    pred, target : array_like of int (NumPy or torch)
+        Label maps of the same shape; with ``per_image=True`` of shape ``(N, *S)``.
+    num_classes : int, default 2
+        Number of classes K (>= 2).
+    per_image : bool, default False
+        Score each image along axis 0 separately, then average.
+
+    Returns
+    -------
+    float
+        In [0, 1], or nan when no foreground class is present in any image.
+
+    Shapes
+    ------
+    pred, target : (*S) or, with per_image, (N, *S)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`dice_score`; ValueError if ``per_image`` and the maps have no axis 0.
+
+    Examples
+    --------
+    >>> t = np.array([[0, 1, 1, 0], [0, 0, 0, 0]])
+    >>> p = np.array([[0, 1, 0, 0], [0, 0, 0, 0]])
+    >>> round(mean_foreground_dice(p, t), 4)          # pooled: 2*1 / (1 + 2)
+    0.6667
+    >>> round(mean_foreground_dice(p, t, per_image=True), 4)   # image 2 is nan, left out
+    0.6667
+    >>> mean_foreground_dice(np.zeros(4, int), np.zeros(4, int))
+    nan
+    """
+    num_classes = as_int(num_classes, "num_classes", minimum=2)
+    if per_image:
+        p = _label_map(pred, "pred", num_classes)
+        g = _label_map(target, "target", num_classes)
+        if p.ndim < 1:
+            raise ValueError("pred: expected a batch (N, *S) with per_image=True, got a scalar")
+        if p.shape != g.shape:
+            raise ValueError(f"target: expected the shape of pred {p.shape}, got {g.shape}")
+        scores = [dice_score(a, b, num_classes) for a, b in zip(p, g)]
+        flat = np.concatenate(scores) if scores else np.array([np.nan])
+    else:
+        flat = dice_score(pred, target, num_classes)
+    return float(np.nanmean(flat)) if np.any(~np.isnan(flat)) else float("nan")
+
+
+# --------------------------------------------------------------------------- boundaries
 def surface(mask: Any) -> np.ndarray:
     """Boolean surface of a mask: foreground pixels with a face-neighbour in the background.
 

@@ -86,81 +86,13 @@ def _centre_crop_target(target: torch.Tensor, size: Sequence[int]) -> torch.Tens
 
 
 # --------------------------------------------------------------------------- Dice
-def dice_score(pred: Any, target: Any, num_classes: int, *, include_background: bool = False) -> np.ndarray:
-    """Hard Dice per class between two integer label maps.
-
-    ``dice_k = 2 |P_k ∩ G_k| / (|P_k| + |G_k|)`` with ``P_k = {pred == k}``, ``G_k = {target == k}``,
-    counted over every element of the arrays (a batch is pooled: call it per image for per-image
-    scores). A class absent from both maps has ``0/0``: it is scored ``nan`` (never 0 or 1), so
-    ``np.nanmean`` leaves it out. A class absent from the target but predicted scores 0.
-
-    Parameters
-    ----------
-    pred, target : array_like of int (NumPy or torch)
-        Label maps of the same shape, values in ``[0, num_classes)``.
-    num_classes : int
-        Number of classes K (>= 2 unless `include_background`).
-    include_background : bool, default False
-        Include class 0.
-
-    Returns
-    -------
-    ndarray of float64
-        Length ``K - 1`` (classes 1..K-1) or ``K`` with the background.
-
-    Shapes
-    ------
-    pred, target : any shape, equal;  result : (K - 1,) or (K,)
-
-    Raises
-    ------
-    TypeError
-        If a map is not an integer (or bool) array.
-    ValueError
-        If shapes differ, a label is outside ``[0, K)`` or `num_classes` is too small.
-
-    References
-    ----------
-    milletari2016vnet
-
-    Examples
-    --------
-    >>> dice_score(np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0]), 3)
-    array([0.66666667,        nan])
-    """
-    num_classes = as_int(num_classes, "num_classes", minimum=1)
-    if not include_background and num_classes < 2:
-        raise ValueError(f"num_classes: expected >= 2 without the background, got {num_classes}")
-    maps = []
-    for name, a in (("pred", pred), ("target", target)):
-        if isinstance(a, torch.Tensor):
-            a = a.detach().cpu().numpy()
-        a = np.asarray(a)
-        if a.dtype.kind not in "biu":
-            raise TypeError(f"{name}: expected an integer label map, got dtype {a.dtype}")
-        a = a.astype(np.int64)
-        if a.size and (a.min() < 0 or a.max() >= num_classes):
-            raise ValueError(f"{name}: expected labels in [0, {num_classes}), got values in [{a.min()}, {a.max()}]")
-        maps.append(a)
-    p, g = maps
-    if p.shape != g.shape:
-        raise ValueError(f"target: expected the shape of pred {p.shape}, got {g.shape}")
-    first = 0 if include_background else 1
-    k = np.arange(first, num_classes)
-    n_pred = np.bincount(p.ravel(), minlength=num_classes)[first:].astype(np.float64)
-    n_true = np.bincount(g.ravel(), minlength=num_classes)[first:].astype(np.float64)
-    inter = np.bincount(p.ravel()[p.ravel() == g.ravel()], minlength=num_classes)[first:].astype(np.float64)
-    denom = n_pred + n_true
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(denom > 0, 2 * inter / np.where(denom > 0, denom, 1), np.nan)
-    return out
+# One home for the hard Dice: companion.metrics (NumPy); `companion.train.dice_score` is the same object.
+from companion.metrics import dice_score, mean_foreground_dice  # noqa: E402
 
 
 def _mean_foreground_dice(pred: np.ndarray, target: np.ndarray, num_classes: int) -> float:
-    """Mean over images of the mean foreground Dice (nan entries left out); nan if all are nan."""
-    scores = [dice_score(p, t, max(num_classes, 2)) for p, t in zip(pred, target)]
-    flat = np.concatenate(scores) if scores else np.array([np.nan])
-    return float(np.nanmean(flat)) if np.any(~np.isnan(flat)) else float("nan")
+    """Mean over images of the per-class foreground Dice (nan entries left out); nan if all are nan."""
+    return mean_foreground_dice(pred, target, max(num_classes, 2), per_image=True)
 
 
 # --------------------------------------------------------------------------- fit

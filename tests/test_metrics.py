@@ -107,3 +107,54 @@ BAD = [
 def test_metrics_bad_calls(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- Dice (one home)
+def test_dice_score_is_train_dice_score():
+    import companion.train
+    from companion.metrics import dice_score
+
+    assert companion.train.dice_score is dice_score
+
+
+def test_mean_foreground_dice_by_hand_and_nan():
+    from companion.metrics import dice_score, mean_foreground_dice
+
+    t = np.array([[0, 1, 1, 2], [0, 0, 0, 0], [0, 2, 0, 0]])
+    p = np.array([[0, 1, 0, 2], [0, 0, 0, 0], [0, 0, 0, 2]])
+    # pooled over the batch: class 1: 2*1/(1+2); class 2: 2*1/(2+2)
+    assert mean_foreground_dice(p, t, 3) == pytest.approx((2 / 3 + 1 / 2) / 2)
+    # per image: (image 0: 2/3, 1), image 1: both nan (left out), image 2: class 1 nan, class 2 = 0
+    assert mean_foreground_dice(p, t, 3, per_image=True) == pytest.approx((2 / 3 + 1 + 0) / 3)
+    manual = np.concatenate([dice_score(a, b, 3) for a, b in zip(p, t)])
+    assert mean_foreground_dice(p, t, 3, per_image=True) == pytest.approx(np.nanmean(manual))
+    assert np.isnan(mean_foreground_dice(np.zeros((2, 5), int), np.zeros((2, 5), int), per_image=True))
+    assert mean_foreground_dice(np.ones(4, int), np.zeros(4, int)) == 0.0  # predicted, absent: 0, kept
+
+
+def test_mean_foreground_dice_matches_monai_per_image():
+    import torch
+    from monai.metrics import DiceMetric
+
+    from companion.metrics import mean_foreground_dice
+
+    rng = np.random.default_rng(3)
+    t = (rng.random((4, 12, 12)) < 0.3).astype(np.int64)
+    p = (rng.random((4, 12, 12)) < 0.3).astype(np.int64)
+    onehot = lambda a: torch.from_numpy(np.stack([1 - a, a], 1).astype(np.float32))
+    ref = DiceMetric(include_background=False, reduction="mean")(onehot(p), onehot(t)).mean().item()
+    assert mean_foreground_dice(p, t, per_image=True) == pytest.approx(ref, rel=1e-6)
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: __import__("companion.metrics").metrics.mean_foreground_dice(np.zeros(3), np.zeros(3, int)),
+     TypeError, r"^pred: expected an integer"),
+    (lambda: __import__("companion.metrics").metrics.mean_foreground_dice(np.zeros(3, int), np.zeros(3, int), 1),
+     ValueError, r"^num_classes"),
+    (lambda: __import__("companion.metrics").metrics.mean_foreground_dice(np.zeros((2, 3), int), np.zeros((2, 4), int),
+                                                                          per_image=True),
+     ValueError, r"^target: expected the shape"),
+])
+def test_mean_foreground_dice_bad_calls(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
