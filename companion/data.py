@@ -10,6 +10,7 @@ under a second, and the real samples are the files bundled inside pydicom
 ``segmentation_dataset``   a torch ``Dataset`` of 2-D phantoms (disjoint samples per seed)
 ``load_ct_slice``          pydicom's CT sample in Hounsfield units, with its geometry
 ``load_mr_slice``          pydicom's MR sample, with its geometry
+``load_ct_series``         small real CT series bundled with pydicom (several slices each)
 ``load_nifti_example``     nibabel's anatomical volume and its affine
 =========================  ================================================================
 
@@ -30,6 +31,7 @@ from companion._validation import as_int, as_positive_float
 
 __all__ = [
     "ImageSlice",
+    "load_ct_series",
     "load_ct_slice",
     "load_mr_slice",
     "load_nifti_example",
@@ -413,7 +415,10 @@ def _load_dicom(name: str) -> ImageSlice:
     if path is None:
         raise FileNotFoundError(f"{name}: expected pydicom's bundled test file, not found "
                                 f"(pydicom {pydicom.__version__} installed without its data?)")
-    ds = pydicom.dcmread(path)
+    return _slice_from_dataset(pydicom.dcmread(path))
+
+
+def _slice_from_dataset(ds: Any) -> ImageSlice:
     raw = ds.pixel_array.astype(np.float64)
     slope = float(getattr(ds, "RescaleSlope", 1.0) or 1.0)
     intercept = float(getattr(ds, "RescaleIntercept", 0.0) or 0.0)
@@ -453,6 +458,65 @@ def load_ct_slice() -> ImageSlice:
     ((128, 128), (0.661468, 0.661468), 'HU')
     """
     return _load_dicom("CT_small.dcm")
+
+
+#: The CT series bundled with pydicom (its ``dicomdirtests`` folder): name -> folder.
+CT_SERIES = {
+    "CT5N": "dicomdirtests/98892001/CT5N",  # 5 consecutive slices, 2.5 mm thick, 2.5 mm apart
+    "CT2": "dicomdirtests/77654033/CT2",  # 4 slices of a head CT: instances 18, 180, 181, 182
+}
+
+
+def load_ct_series(name: str = "CT5N") -> list[ImageSlice]:
+    """A small real CT series bundled with pydicom, slice by slice, in ``InstanceNumber`` order.
+
+    The slices are thumbnails (16 x 16 pixels of 0.488281 mm) of clinical series, with their
+    original geometry tags. The list is in ``InstanceNumber`` order (the order the scanner
+    numbered them), which is *not* necessarily the order along the slice normal: sort the
+    slices by their position along the normal (`companion.geometry.sort_slices`) before
+    stacking them into a volume.
+
+    * ``"CT5N"``: 5 consecutive slices, ``SliceThickness`` 2.5 mm; numbered from head to feet,
+      so ``z`` *decreases* with the instance number.
+    * ``"CT2"``: instances 18, 180, 181 and 182 of a head CT, ``SliceThickness`` 1.25 mm: three
+      adjacent slices and one 162 slices away (a series with a gap).
+
+    Parameters
+    ----------
+    name : {"CT5N", "CT2"}, default "CT5N"
+
+    Returns
+    -------
+    list of ImageSlice
+        One per file, ``pixels`` float32 (16, 16) in HU, in ``InstanceNumber`` order.
+
+    Raises
+    ------
+    ValueError
+        If `name` is not a key of `CT_SERIES`.
+    FileNotFoundError
+        If pydicom was installed without its test files.
+
+    Examples
+    --------
+    >>> series = load_ct_series("CT5N")
+    >>> len(series), series[0].pixels.shape, series[0].slice_thickness
+    (5, (16, 16), 2.5)
+    >>> [s.origin[2] for s in series]
+    [8.7625, 6.2625, 3.7625, 1.2625, -1.2375]
+    """
+    import pydicom
+    import pydicom.data
+
+    if not isinstance(name, str) or name not in CT_SERIES:
+        raise ValueError(f"name: expected one of {sorted(CT_SERIES)}, got {name!r}")
+    folder = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files", CT_SERIES[name])
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{name}: expected pydicom's bundled series at {folder}, not found "
+                                f"(pydicom {pydicom.__version__} installed without its data?)")
+    datasets = [pydicom.dcmread(os.path.join(folder, f)) for f in sorted(os.listdir(folder))]
+    datasets.sort(key=lambda ds: int(ds.InstanceNumber))
+    return [_slice_from_dataset(ds) for ds in datasets]
 
 
 def load_mr_slice() -> ImageSlice:

@@ -255,3 +255,26 @@ BAD_CALLS = [
 def test_bad_calls_raise_named_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_load_ct_series_matches_pydicom():
+    """The bundled CT series: InstanceNumber order, HU through rescale, geometry tags as stored."""
+    import pydicom
+
+    from companion.data import CT_SERIES, load_ct_series
+
+    for name, n in [("CT5N", 5), ("CT2", 4)]:
+        series = load_ct_series(name)
+        assert len(series) == n
+        folder = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files", CT_SERIES[name])
+        datasets = sorted((pydicom.dcmread(os.path.join(folder, f)) for f in os.listdir(folder)),
+                          key=lambda ds: int(ds.InstanceNumber))
+        for s, ds in zip(series, datasets):
+            np.testing.assert_array_equal(s.pixels, ds.pixel_array * float(ds.RescaleSlope)
+                                          + float(ds.RescaleIntercept))
+            assert s.origin == tuple(float(v) for v in ds.ImagePositionPatient)
+            assert s.modality == "CT" and s.pixels.shape == (16, 16)
+    z = [s.origin[2] for s in load_ct_series("CT5N")]
+    assert z == sorted(z, reverse=True)  # numbered head to feet: instance order is not +z order
+    with pytest.raises(ValueError, match=r"^name: expected one of"):
+        load_ct_series("CT3")
