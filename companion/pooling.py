@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from companion._validation import as_float_array, as_int, as_tuple
 
-__all__ = ["avg_pool", "max_pool", "box_filter_response", "binomial_filter", "blur_pool",
+__all__ = ["avg_pool", "max_pool", "max_pool_backward", "box_filter_response", "binomial_filter", "blur_pool",
            "pool_output_size"]
 
 IntOrTuple = int | Sequence[int]
@@ -217,6 +217,75 @@ def max_pool(x: np.ndarray, kernel: IntOrTuple, stride: IntOrTuple | None = None
     xp = np.pad(x, ((0, 0), (0, 0)) + tuple((pi, pi) for pi in p), constant_values=-np.inf)
     win = _windows(xp, k, s)
     return win.max(axis=tuple(range(-len(k), 0)))
+
+
+def max_pool_backward(grad_out: np.ndarray, x: np.ndarray, kernel: IntOrTuple,
+                      stride: IntOrTuple | None = None, padding: IntOrTuple = 0) -> np.ndarray:
+    """Gradient of :func:`max_pool` with respect to its input: each window's gradient goes to its argmax.
+
+    ``grad_x[n, c, j] = sum over windows i whose argmax is j of grad_out[n, c, i]``. Every window
+    passes its whole upstream gradient to the one input value that won the max and nothing to the
+    others; where windows overlap (stride < kernel) a value that wins several windows collects
+    several gradients. Ties go to the first maximum in the window's row-major order, as in torch's
+    CPU kernels, so the result equals autograd through ``max_pool{1,2,3}d``. The ``-inf`` padding
+    never wins (padding is at most half the kernel, so every window holds a real value).
+
+    Parameters
+    ----------
+    grad_out : ndarray
+        Upstream gradient, the shape of ``max_pool(x, kernel, stride, padding)``.
+    x : ndarray of float32 or float64
+        The input of the forward pass.
+    kernel, stride, padding : int or tuple of int
+        As in :func:`max_pool` (stride defaults to `kernel`).
+
+    Returns
+    -------
+    ndarray
+        ``grad_x``, the shape and dtype of `x`.
+
+    Shapes
+    ------
+    x, result : (N, C, *S);  grad_out : (N, C, *S_out) with ``S_out = floor((S + 2p - k) / s) + 1``
+
+    Raises
+    ------
+    TypeError
+        If `x` or `grad_out` is not real numeric data, or an argument is not an int.
+    ValueError
+        As :func:`max_pool`, or if `grad_out` does not have the pooled shape.
+
+    See Also
+    --------
+    max_pool
+
+    References
+    ----------
+    torch.nn.functional.max_pool1d/2d/3d (autograd).
+
+    Examples
+    --------
+    >>> x = np.array([[[1.0, 3.0, 2.0, 0.0, 5.0]]])
+    >>> max_pool_backward(np.array([[[10.0, 20.0]]]), x, 2)
+    array([[[ 0., 10., 20.,  0.,  0.]]])
+    """
+    x, k, s, p = _pool_args(x, kernel, stride, padding)
+    grad_out = as_float_array(grad_out, "grad_out")
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple((pi, pi) for pi in p), constant_values=-np.inf)
+    win = _windows(xp, k, s)                                       # (N, C, *S_out, *k)
+    d = len(k)
+    out_shape = win.shape[:2 + d]
+    if grad_out.shape != out_shape:
+        raise ValueError(f"grad_out: expected the pooled shape {out_shape}, got {grad_out.shape}")
+    flat = win.reshape(out_shape + (-1,))
+    arg = np.argmax(flat, axis=-1)                                 # first maximum, row-major window order
+    offsets = np.unravel_index(arg, k)                              # position of the max inside each window
+    grid = np.indices(out_shape, sparse=True)
+    index = tuple(grid[:2]) + tuple(grid[2 + i] * s[i] + offsets[i] for i in range(d))
+    grad_pad = np.zeros(xp.shape, dtype=x.dtype)
+    np.add.at(grad_pad, index, grad_out.astype(x.dtype, copy=False))
+    crop = tuple(slice(pi, pi + n) for pi, n in zip(p, x.shape[2:]))
+    return np.ascontiguousarray(grad_pad[(slice(None), slice(None)) + crop])
 
 
 def box_filter_response(k: int, f) -> np.ndarray:

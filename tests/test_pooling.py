@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from companion.pooling import (avg_pool, binomial_filter, blur_pool, box_filter_response, max_pool,
-                               pool_output_size)
+                               max_pool_backward, pool_output_size)
 
 TORCH_AVG = {3: F.avg_pool1d, 4: F.avg_pool2d, 5: F.avg_pool3d}
 TORCH_MAX = {3: F.max_pool1d, 4: F.max_pool2d, 5: F.max_pool3d}
@@ -48,6 +48,66 @@ def test_max_pool_matches_torch(shape, kernel, stride, padding, dtype, tol):
     out = max_pool(x, kernel, stride, padding)
     assert out.dtype == dtype and out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
+
+
+# ---- max-pool backward: the gradient goes to each window's argmax ----
+
+def _torch_max_pool_grad(x, grad_out, kernel, stride, padding):
+    t = torch.tensor(x, requires_grad=True)
+    y = TORCH_MAX[x.ndim](t, kernel, stride, padding)
+    y.backward(torch.from_numpy(grad_out))
+    return t.grad.numpy()
+
+
+@pytest.mark.parametrize("dtype, tol", TOLS)
+@pytest.mark.parametrize("shape, kernel, stride, padding", POOL_CASES)
+def test_max_pool_backward_matches_torch_autograd(shape, kernel, stride, padding, dtype, tol):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(dtype) - 3.0                       # negative: padding must never win
+    g = rng.standard_normal(max_pool(x, kernel, stride, padding).shape).astype(dtype)
+    out = max_pool_backward(g, x, kernel, stride, padding)
+    assert out.dtype == dtype and out.shape == x.shape
+    np.testing.assert_allclose(out, _torch_max_pool_grad(x, g, kernel, stride, padding), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", POOL_CASES)
+def test_max_pool_backward_ties_go_to_the_first_maximum_like_torch(shape, kernel, stride, padding):
+    # integer-valued input: many ties inside windows; a wrong tie rule (last max, or split) differs from torch
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 3, shape).astype(np.float64)
+    g = rng.standard_normal(max_pool(x, kernel, stride, padding).shape)
+    np.testing.assert_array_equal(max_pool_backward(g, x, kernel, stride, padding),
+                                  _torch_max_pool_grad(x, g, kernel, stride, padding))
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", [
+    pytest.param((1, 2, 9), 3, 2, 1, id="1d-overlap"),                      # overlapping windows accumulate
+    pytest.param((1, 1, 6, 7), (3, 2), (2, 1), (1, 1), id="2d-aniso-overlap"),
+    pytest.param((1, 1, 4, 5, 6), (1, 2, 2), None, 0, id="3d-1x2x2"),      # nnU-Net's anisotropic pooling
+])
+def test_max_pool_backward_matches_centred_differences(shape, kernel, stride, padding):
+    # distinct values spaced >> h: no tie and no change of argmax within +-h, so max_pool is linear there
+    rng = np.random.default_rng(9)
+    x = rng.permutation(np.prod(shape)).reshape(shape) * 0.01 + rng.uniform(0, 1e-3, shape)
+    g = rng.standard_normal(max_pool(x, kernel, stride, padding).shape)
+    h = 1e-6
+    num = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[i] += h
+        xm[i] -= h
+        num[i] = np.sum(g * (max_pool(xp, kernel, stride, padding) - max_pool(xm, kernel, stride, padding))) / (2 * h)
+    ana = max_pool_backward(g, x, kernel, stride, padding)
+    err = np.max(np.abs(ana - num) / np.maximum(1e-12, np.abs(ana) + np.abs(num)))
+    assert err < 1e-7, err
+    # each window's gradient lands once: the totals agree, and most inputs (non-winners) get nothing
+    np.testing.assert_allclose(ana.sum(), g.sum(), rtol=1e-12)
+
+
+def test_max_pool_backward_hand_case():
+    # windows [1, 3] and [2, 0] (the 5 is dropped by the floor): gradients go to the 3 and the 2
+    out = max_pool_backward(np.array([[[10.0, 20.0]]]), np.array([[[1.0, 3.0, 2.0, 0.0, 5.0]]]), 2)
+    np.testing.assert_array_equal(out, [[[0.0, 10.0, 20.0, 0.0, 0.0]]])
 
 
 def test_avg_pool_hand_case_counts_padding():
@@ -200,6 +260,12 @@ BAD_CALLS = [
     pytest.param(lambda: blur_pool(np.zeros((8, 8)), 2, 2, 3), ValueError, r"^x: expected 3, 4 or 5 dims", id="blur 2-dim"),
     pytest.param(lambda: blur_pool(np.zeros((1, 1, 8, 8)), 2, 2, 0), ValueError, r"^filter_size: expected an int >= 1", id="filter 0"),
     pytest.param(lambda: pool_output_size(2, 3), ValueError, r"^in_size: expected at least", id="size too small"),
+    pytest.param(lambda: max_pool_backward(np.zeros((1, 1, 3)), np.zeros((1, 1, 4, 4)), 2), ValueError,
+                 r"^grad_out: expected the pooled shape \(1, 1, 2, 2\)", id="grad_out shape"),
+    pytest.param(lambda: max_pool_backward("a", np.zeros((1, 1, 4, 4)), 2), TypeError, r"^grad_out: expected a float",
+                 id="grad_out str"),
+    pytest.param(lambda: max_pool_backward(np.zeros((1, 1, 2, 2)), np.zeros((4, 4)), 2), ValueError,
+                 r"^x: expected 3, 4 or 5 dims", id="backward 2-dim x"),
 ]
 
 
