@@ -2,6 +2,7 @@
 #
 #   make book    create .venv, install, vendor the JS, execute every chapter, build _build/html
 #   make test    unit tests, nbval over every notebook, strict book build, offline + browser tests
+#   make robust  every chapter under several CPU kernel sets, BOOK_SEEDs and thread counts
 #   make lab     JupyterLab on notebooks/
 #   make bench   run every benchmarks/bench_*.py
 #   make clean   remove build outputs (keeps .venv and _vendor); `make distclean` removes them too
@@ -45,10 +46,10 @@ HTML := _build/html
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 
-.PHONY: help venv vendor book test unit nbval build-strict book-tests browser-deps lab bench clean distclean
+.PHONY: help venv vendor book test unit nbval nbval-other-cpu robust build-strict book-tests browser-deps lab bench clean distclean
 
 help:
-	@sed -n '3,8s/^# *//p' Makefile
+	@sed -n '3,9s/^# *//p' Makefile
 
 # --- environment -----------------------------------------------------------------------
 venv: $(STAMP)
@@ -89,9 +90,11 @@ $(VENDOR_STAMP):
 
 # --- the book ------------------------------------------------------------------------------
 # Stale doctrees can break ipywidget rendering, so they go before every HTML build.
+# A cell that raises stops the build (nb_execution_raise_on_error in _config.yml): the error names
+# the notebook and the cell, make exits non-zero, and the pages already in _build/html stay as they were.
 book: venv vendor
 	rm -rf _build/.doctrees
-	$(JB) build . $(JB_ARGS)
+	$(JB) build . $(JB_ARGS) || { echo; echo "make book: FAILED: a chapter raised (its notebook and cell are named above); nothing new was published"; exit 1; }
 	@echo
 	@echo "The book is built. Open it in a browser (no network needed):"
 	@echo "  file://$(CURDIR)/$(HTML)/index.html"
@@ -101,7 +104,7 @@ book: venv vendor
 # build (any warning fails it), then the checks of the built HTML (offline scan, Chromium).
 # --keep-going: every step runs and reports, and `make test` fails if any step failed.
 test: venv vendor browser-deps
-	$(MAKE) --no-print-directory --keep-going unit nbval build-strict book-tests
+	$(MAKE) --no-print-directory --keep-going unit nbval nbval-other-cpu build-strict book-tests
 
 unit: venv
 	$(PY) -m pytest tests -n 2 -m "not browser" --ignore=tests/test_book_offline.py -p no:cacheprovider
@@ -112,6 +115,17 @@ ifeq ($(NOTEBOOKS),)
 else
 	$(PY) -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
 endif
+
+# The same notebooks once more as another reader's laptop runs them: torch's AVX2 kernels (most
+# laptops) and another BOOK_SEED. Every assert must hold there too.
+nbval-other-cpu: venv
+	ATEN_CPU_CAPABILITY=avx2 BOOK_SEED=1 $(PY) -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
+
+# Every chapter under a matrix of (CPU kernel set, BOOK_SEED, threads); prints a table of which
+# chapter failed where. ROBUST="avx2:4:1 default:9:2" runs other settings.
+ROBUST ?=
+robust: venv
+	$(PY) tools/robust.py $(ROBUST)
 
 build-strict: venv vendor
 	rm -rf _build/.doctrees
