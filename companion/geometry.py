@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from companion._validation import as_float_array, as_int, as_tuple
 
 __all__ = [
     "LPS_RAS", "index_to_world", "world_to_index", "affine", "affine_to_geometry",
-    "geometry_from_dicom", "lps_ras_flip", "contiguous_strides", "channels_last_strides",
+    "geometry_from_dicom", "SliceOrder", "sort_slices", "geometry_from_series", "lps_ras_flip", "contiguous_strides", "channels_last_strides",
     "tensor_nbytes", "kernel_extent", "resample",
 ]
 
@@ -367,6 +367,166 @@ def geometry_from_dicom(pixel_spacing: Sequence[float], image_position: Sequence
     direction = np.stack([row, col, np.cross(row, col)], axis=1)
     spacing = np.array([float(slice_spacing), ps[0], ps[1]])
     return spacing, origin, direction
+
+
+class SliceOrder(NamedTuple):
+    """How the slices of a DICOM series lie along their normal (see :func:`sort_slices`).
+
+    Attributes
+    ----------
+    order : ndarray of int, shape (M,)
+        Indices that put the slices in increasing position along `normal`.
+    normal : ndarray, shape (3,)
+        ``row x col`` of ``ImageOrientationPatient``: the d axis of :func:`geometry_from_dicom`.
+    offsets : ndarray, shape (M,)
+        ``position . normal`` of each slice, in sorted order (mm, increasing).
+    gaps : ndarray, shape (M - 1,)
+        Distances between adjacent sorted slices (mm): the slice spacing, slice by slice.
+    """
+
+    order: np.ndarray
+    normal: np.ndarray
+    offsets: np.ndarray
+    gaps: np.ndarray
+
+
+def _orientation(image_orientation: Any) -> tuple[np.ndarray, np.ndarray]:
+    iop = as_float_array(image_orientation, "image_orientation").astype(np.float64)
+    if iop.shape != (6,):
+        raise ValueError(f"image_orientation: expected 6 numbers, got shape {iop.shape}")
+    row, col = iop[:3], iop[3:]
+    dev = max(abs(row @ row - 1), abs(col @ col - 1), abs(row @ col))
+    if not np.isfinite(dev) or dev > _ORTHO_TOL:
+        raise ValueError(f"image_orientation: expected two orthonormal cosines, got a deviation of {dev:.2e}")
+    return row, col
+
+
+def sort_slices(image_positions: Any, image_orientation: Sequence[float]) -> SliceOrder:
+    """Order the slices of a series along their normal, and measure the gaps between them.
+
+    The slice normal ``n = row x col`` (cross product of the two ``ImageOrientationPatient``
+    cosines) is defined only up to the order of the product: ``col x row = -n`` is as good a
+    normal (nibabel's DICOM wrapper uses it). Neither the file names nor ``InstanceNumber`` give
+    the order in space; the position of each slice along the normal, ``ImagePositionPatient . n``,
+    does. Sorting by it makes the d axis point along ``+n``, so that ``(row, col, n)`` is the
+    direction matrix and the slice spacing is the difference of adjacent sorted positions —
+    which is not ``SliceThickness`` (slices may overlap or leave gaps).
+
+    Parameters
+    ----------
+    image_positions : array_like, shape (M, 3)
+        ``ImagePositionPatient`` of each slice (any order), mm.
+    image_orientation : sequence of 6 floats
+        ``ImageOrientationPatient``, shared by all slices.
+
+    Returns
+    -------
+    SliceOrder
+        ``(order, normal, offsets, gaps)``.
+
+    Shapes
+    ------
+    image_positions : (M, 3);  order, offsets : (M,);  gaps : (M - 1,)
+
+    Raises
+    ------
+    ValueError
+        If `image_positions` is not (M, 3) with M >= 1, or the cosines are not orthonormal.
+
+    References
+    ----------
+    DICOM PS3.3, C.7.6.2.1.1; the position along the normal is nibabel's ``slice_indicator``.
+
+    Examples
+    --------
+    >>> so = sort_slices([[0, 0, 5.0], [0, 0, -2.5], [0, 0, 0.0]], [1, 0, 0, 0, 1, 0])
+    >>> so.order.tolist(), so.offsets.tolist(), so.gaps.tolist()
+    ([1, 2, 0], [-2.5, 0.0, 5.0], [2.5, 5.0])
+    """
+    pos = as_float_array(image_positions, "image_positions").astype(np.float64)
+    if pos.ndim != 2 or pos.shape[1] != 3 or pos.shape[0] < 1:
+        raise ValueError(f"image_positions: expected shape (M, 3) with M >= 1, got {pos.shape}")
+    if not np.all(np.isfinite(pos)):
+        raise ValueError("image_positions: expected finite numbers, got nan or inf")
+    row, col = _orientation(image_orientation)
+    normal = np.cross(row, col)
+    along = pos @ normal
+    order = np.argsort(along, kind="stable")
+    offsets = along[order]
+    return SliceOrder(order=order, normal=normal, offsets=offsets, gaps=np.diff(offsets))
+
+
+def geometry_from_series(pixel_spacing: Sequence[float], image_positions: Any,
+                         image_orientation: Sequence[float], *,
+                         rtol: float = 0.01) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Spacing, origin, direction (LPS+) and slice order of a DICOM series of parallel slices.
+
+    The slices are sorted along the normal (:func:`sort_slices`); the slice spacing is the gap
+    between adjacent sorted slices (never ``SliceThickness``); the origin is the position of the
+    first sorted slice; the direction is ``(row, col, row x col)`` as in
+    :func:`geometry_from_dicom`. Stacking ``[slices[i] for i in order]`` gives a ``(d, h, w)``
+    volume that this geometry describes.
+
+    Parameters
+    ----------
+    pixel_spacing : sequence of 2 floats
+        ``PixelSpacing``, ``[row spacing, column spacing]`` in mm.
+    image_positions : array_like, shape (M, 3), M >= 2
+        ``ImagePositionPatient`` of each slice, in any order.
+    image_orientation : sequence of 6 floats
+        ``ImageOrientationPatient`` (shared by all slices).
+    rtol : float, default 0.01
+        Largest accepted relative deviation of a gap from the median gap.
+
+    Returns
+    -------
+    spacing : ndarray, shape (3,)
+        ``(median gap, PixelSpacing[0], PixelSpacing[1])``.
+    origin : ndarray, shape (3,)
+        Position of the first slice along the normal.
+    direction : ndarray, shape (3, 3)
+        Columns w, h, d; a rotation (determinant +1).
+    order : ndarray of int, shape (M,)
+        The slice indices in stacking order.
+
+    Shapes
+    ------
+    image_positions : (M, 3)
+
+    Raises
+    ------
+    ValueError
+        If fewer than 2 slices are given, two slices share a position, the gaps differ by more
+        than `rtol` (missing slices), or the positions do not lie on one line along the normal
+        (a sheared stack, e.g. gantry tilt).
+
+    Examples
+    --------
+    >>> s, o, d, order = geometry_from_series([0.5, 0.5], [[0, 0, 5.0], [0, 0, 0.0], [0, 0, 2.5]],
+    ...                                       [1, 0, 0, 0, 1, 0])
+    >>> s.tolist(), o.tolist(), order.tolist()
+    ([2.5, 0.5, 0.5], [0.0, 0.0, 0.0], [1, 2, 0])
+    """
+    so = sort_slices(image_positions, image_orientation)
+    rtol = float(rtol)
+    if not np.isfinite(rtol) or rtol <= 0:
+        raise ValueError(f"rtol: expected a number > 0, got {rtol}")
+    if len(so.order) < 2:
+        raise ValueError(f"image_positions: expected at least 2 slices, got {len(so.order)}")
+    if np.any(so.gaps <= 1e-6):
+        raise ValueError("image_positions: expected distinct slice positions along the normal, "
+                         f"got gaps {np.round(so.gaps, 4).tolist()} mm")
+    median = float(np.median(so.gaps))
+    if np.max(np.abs(so.gaps - median)) > rtol * median:
+        raise ValueError(f"image_positions: expected evenly spaced slices, got gaps "
+                         f"{np.round(so.gaps, 4).tolist()} mm (missing slices?)")
+    pos = np.asarray(image_positions, dtype=np.float64)[so.order]
+    off_line = pos - pos[0] - np.outer(so.offsets - so.offsets[0], so.normal)
+    if np.max(np.abs(off_line)) > rtol * median:
+        raise ValueError("image_positions: expected slices stacked along the normal, got an in-plane "
+                         f"shift of up to {np.max(np.abs(off_line)):.3g} mm (sheared stack)")
+    spacing, origin, direction = geometry_from_dicom(pixel_spacing, pos[0], image_orientation, median)
+    return spacing, origin, direction, so.order
 
 
 def lps_ras_flip(matrix_or_points: Any) -> np.ndarray:

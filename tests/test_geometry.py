@@ -304,3 +304,89 @@ def test_inputs_not_mutated():
     resample(vol, (2, 1, 1), (1, 1, 1))
     np.testing.assert_array_equal(idx, before)
     np.testing.assert_array_equal(vol, vcopy)
+
+
+# ------------------------------------------------------------------------------------------
+# Series of slices: order along the normal, spacing from positions (not SliceThickness)
+# ------------------------------------------------------------------------------------------
+
+def _series_datasets(name):
+    import os
+
+    import pydicom
+    import pydicom.data
+
+    from companion.data import CT_SERIES
+
+    folder = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files", CT_SERIES[name])
+    return [pydicom.dcmread(os.path.join(folder, f)) for f in sorted(os.listdir(folder))]
+
+
+def test_sort_slices_matches_nibabel_slice_indicator():
+    """nibabel's DICOM wrapper uses the normal col x row = -(row x col): the same order reversed."""
+    from nibabel.nicom import dicomwrappers
+
+    from companion.geometry import sort_slices
+
+    datasets = _series_datasets("CT5N")
+    wrappers = [dicomwrappers.wrapper_from_data(ds) for ds in datasets]
+    so = sort_slices([ds.ImagePositionPatient for ds in datasets], datasets[0].ImageOrientationPatient)
+    np.testing.assert_allclose(wrappers[0].slice_normal, -so.normal, atol=1e-12)
+    indicator = np.array([w.slice_indicator for w in wrappers])
+    np.testing.assert_allclose(so.offsets, np.sort(-indicator), atol=1e-9)
+    np.testing.assert_array_equal(so.order, np.argsort(-indicator))
+    np.testing.assert_allclose(so.gaps, 2.5, atol=1e-4)
+
+
+def test_geometry_from_series_real_ct():
+    from companion.data import load_ct_series
+    from companion.geometry import geometry_from_series
+
+    series = load_ct_series("CT5N")  # instance order runs head -> feet (z decreasing)
+    s, o, d, order = geometry_from_series(series[0].spacing, [c.origin for c in series], series[0].orientation)
+    np.testing.assert_allclose(s, [2.5, 0.488281, 0.488281], atol=1e-4)
+    np.testing.assert_allclose(o, series[-1].origin)  # the lowest slice comes first along +z
+    assert order.tolist() == [4, 3, 2, 1, 0]
+    np.testing.assert_allclose(d, np.eye(3))
+    # each stacked slice sits where index_to_world puts it
+    for k, i in enumerate(order):
+        np.testing.assert_allclose(index_to_world([k, 0, 0], s, o, d), series[i].origin, atol=1e-4)
+    # a gap (CT2: instances 18, 180, 181, 182) is detected, not papered over with SliceThickness
+    gap = load_ct_series("CT2")
+    with pytest.raises(ValueError, match=r"^image_positions: expected evenly spaced"):
+        geometry_from_series(gap[0].spacing, [c.origin for c in gap], gap[0].orientation)
+
+
+def test_sort_slices_oblique_by_hand():
+    """An oblique stack listed in scrambled order: offsets are the distances along the normal."""
+    from companion.geometry import geometry_from_series, sort_slices
+
+    c, s_ = np.cos(0.3), np.sin(0.3)
+    row, col = np.array([c, 0, -s_]), np.array([0, 1.0, 0])
+    normal = np.cross(row, col)  # (s, 0, c)
+    origin = np.array([10.0, -5.0, 3.0])
+    positions = [origin + k * 1.5 * normal for k in (2, 0, 3, 1)]
+    so = sort_slices(positions, [*row, *col])
+    assert so.order.tolist() == [1, 3, 0, 2]
+    np.testing.assert_allclose(so.gaps, 1.5, atol=1e-12)
+    sp, o, d, _ = geometry_from_series([0.7, 0.7], positions, [*row, *col])
+    np.testing.assert_allclose(o, origin, atol=1e-12)
+    np.testing.assert_allclose(d[:, 2], normal, atol=1e-12)
+    assert np.isclose(np.linalg.det(d), 1.0) and sp[0] == pytest.approx(1.5)
+
+
+SERIES_BAD_CALLS = [
+    (lambda g: g.sort_slices([[0, 0]], [1, 0, 0, 0, 1, 0]), ValueError, r"^image_positions: expected shape"),
+    (lambda g: g.sort_slices([[0, 0, 0]], [1, 0, 0, 1, 0, 0]), ValueError, r"^image_orientation: expected two orthonormal"),
+    (lambda g: g.geometry_from_series([1, 1], [[0, 0, 0]], [1, 0, 0, 0, 1, 0]), ValueError, r"^image_positions: expected at least 2"),
+    (lambda g: g.geometry_from_series([1, 1], [[0, 0, 0], [0, 0, 0]], [1, 0, 0, 0, 1, 0]), ValueError, r"^image_positions: expected distinct"),
+    (lambda g: g.geometry_from_series([1, 1], [[0, 0, 0], [3, 0, 1], [6, 0, 2]], [1, 0, 0, 0, 1, 0]), ValueError, r"^image_positions: expected slices stacked"),
+]
+
+
+@pytest.mark.parametrize("call, exc, match", SERIES_BAD_CALLS)
+def test_series_bad_calls(call, exc, match):
+    import companion.geometry as g
+
+    with pytest.raises(exc, match=match):
+        call(g)
