@@ -10,10 +10,16 @@ bins and averaging ``|accuracy - mean confidence|`` over bins, weighted by bin s
 - :func:`top_label` — per-voxel (confidence, correct) of a segmentation's softmax output.
 - :func:`temperature_scale` — the one-parameter post-hoc fix: ``softmax(z / T)`` with ``T``
   chosen to minimise the negative log-likelihood on held-out data.
+- :func:`brier_score` — the mean squared distance between the probability vector and the one-hot
+  label (Brier 1950), a strictly proper score that needs no bins.
+- :func:`classwise_calibration_error` — the ECE of every class's own probability, averaged over
+  classes (Kull et al. 2019); :func:`region_of_interest` — the voxels near the structure, so
+  that the easy background does not dilute the calibration error.
 
 References
 ----------
-guo2017calibration, mehrtash2020confidence, naeini2015obtaining
+guo2017calibration, mehrtash2020confidence, naeini2015obtaining, brier1950verification,
+kull2019beyond
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from companion._validation import as_float_array, as_int, as_positive_float
 __all__ = [
     "reliability_bins", "expected_calibration_error", "maximum_calibration_error", "Reliability",
     "reliability_diagram", "top_label", "temperature_scale", "expected_report_losses", "optimal_reports",
+    "brier_score", "classwise_calibration_error", "region_of_interest",
 ]
 
 
@@ -54,6 +61,46 @@ def _as_confidence_correct(confidence: Any, correct: Any) -> tuple[np.ndarray, n
     if not np.all((k == 0) | (k == 1)):
         raise ValueError(f"correct: expected 0/1 or bool values, got {k[(k != 0) & (k != 1)][0]}")
     return c, k
+
+
+def _as_probs_target(probs: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities ``(N, K, *S)`` in [0, 1] and integer labels ``(N, *S)`` in ``[0, K)``."""
+    p = as_float_array(probs, "probs")
+    if p.ndim < 2 or p.shape[1] < 2:
+        raise ValueError(f"probs: expected (N, K, *S) with K >= 2 classes on axis 1, got shape {p.shape}")
+    if p.size == 0:
+        raise ValueError(f"probs: expected at least one voxel, got shape {p.shape}")
+    if not np.all((p >= 0) & (p <= 1)):  # also refuses nan
+        raise ValueError("probs: expected probabilities in [0, 1] (apply softmax to logits first)")
+    if hasattr(target, "detach") and hasattr(target, "numpy"):
+        target = target.detach().cpu().numpy()
+    if target is None or isinstance(target, (str, bytes)):
+        raise TypeError(f"target: expected an integer array of class labels, got {type(target).__name__}")
+    t = np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"target: expected an integer array of class labels, got dtype {t.dtype}")
+    want = (p.shape[0],) + p.shape[2:]
+    if t.shape != want:
+        raise ValueError(f"target: expected shape {want} = (N, *S) of probs {p.shape}, got {t.shape}")
+    k = p.shape[1]
+    if t.min() < 0 or t.max() >= k:
+        raise ValueError(f"target: expected class labels in [0, {k}), got values in [{t.min()}, {t.max()}]")
+    return p, t.astype(np.int64, copy=False)
+
+
+def _as_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    if mask is None:
+        return None
+    if hasattr(mask, "detach") and hasattr(mask, "numpy"):
+        mask = mask.detach().cpu().numpy()
+    m = np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"mask: expected a boolean array, got dtype {m.dtype}")
+    if m.shape != shape:
+        raise ValueError(f"mask: expected shape {shape} = (N, *S), got {m.shape}")
+    if not m.any():
+        raise ValueError("mask: expected at least one selected voxel, got none")
+    return m
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,7 +271,7 @@ def reliability_diagram(confidence: Any, correct: Any, n_bins: int = 15) -> Reli
                        float(np.sum(counts[full] * gaps) / counts.sum()), float(gaps.max()))
 
 
-def top_label(probs: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+def top_label(probs: Any, target: Any, *, mask: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-label confidence and correctness of every voxel of a softmax output.
 
     ``confidence_i = max_k p_ik`` and ``correct_i = [argmax_k p_ik == y_i]``, flattened over
@@ -236,20 +283,23 @@ def top_label(probs: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
         Softmax probabilities (not logits).
     target : ndarray of int
         Labels in ``[0, K)``.
+    mask : ndarray of bool, optional
+        Keep only the voxels where `mask` is True (e.g. :func:`region_of_interest`).
 
     Returns
     -------
     (ndarray of float, ndarray of bool)
-        Confidence and correctness of every voxel.
+        Confidence and correctness of every (selected) voxel.
 
     Shapes
     ------
-    probs : (N, K, *S);  target : (N, *S);  results : (N·S,)
+    probs : (N, K, *S);  target, mask : (N, *S);  results : (N·S,) or (mask.sum(),)
 
     Raises
     ------
     TypeError, ValueError
-        As :func:`companion.losses.cross_entropy` for `target`; `probs` outside ``[0, 1]``.
+        As :func:`companion.losses.cross_entropy` for `target`; `probs` outside ``[0, 1]``;
+        a `mask` that is not boolean, has another shape or selects nothing.
     """
     from companion.losses import _as_logits, _as_target
 
@@ -257,9 +307,190 @@ def top_label(probs: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
     if not np.all((p >= 0) & (p <= 1)):
         raise ValueError("probs: expected probabilities in [0, 1] (apply softmax to logits first)")
     t = _as_target(target, p)
+    m = _as_mask(mask, t.shape)
     conf = p.max(axis=1)
     correct = p.argmax(axis=1) == t
+    if m is not None:
+        return conf[m], correct[m]
     return conf.ravel(), correct.ravel()
+
+
+def brier_score(probs: Any, target: Any) -> float:
+    """Brier score ``mean over voxels of Σ_k (p_k - [y = k])²`` (Brier 1950).
+
+    The squared distance between the predicted probability vector and the one-hot label,
+    averaged over N and the spatial axes. Like cross-entropy it is a strictly proper scoring rule
+    (its expectation is smallest when ``p`` is the true class distribution), but it is bounded
+    (between 0 and 2) and needs no bins. It mixes calibration with sharpness: a calibrated model
+    that cannot tell the classes apart still scores badly. For ``K = 2`` it is twice
+    scikit-learn's ``brier_score_loss`` of the foreground probability.
+
+    Parameters
+    ----------
+    probs : ndarray of float32 or float64
+        Class probabilities in ``[0, 1]`` (softmax outputs), ``K >= 2`` classes on axis 1.
+    target : ndarray of int
+        Labels in ``[0, K)``.
+
+    Returns
+    -------
+    float
+        The mean Brier score, in ``[0, 2]``.
+
+    Shapes
+    ------
+    probs : (N, K, *S);  target : (N, *S)
+
+    Raises
+    ------
+    TypeError
+        Non-numeric `probs` or non-integer `target`.
+    ValueError
+        `probs` not ``(N, K, *S)`` with ``K >= 2`` or outside ``[0, 1]``; `target` of another
+        shape or with labels outside ``[0, K)``.
+
+    References
+    ----------
+    brier1950verification
+
+    Examples
+    --------
+    >>> p = np.array([[0.9, 0.4], [0.1, 0.6]])[None]   # (1, 2 classes, 2 voxels)
+    >>> round(brier_score(p, np.array([[0, 0]])), 4)     # (0.01 + 0.01 + 0.36 + 0.36) / 2
+    0.37
+    """
+    p, t = _as_probs_target(probs, target)
+    onehot = np.moveaxis(np.eye(p.shape[1], dtype=np.float64)[t], -1, 1)
+    return float(np.mean(np.sum((p.astype(np.float64) - onehot) ** 2, axis=1)))
+
+
+def classwise_calibration_error(probs: Any, target: Any, n_bins: int = 15, *, mask: Any = None) -> float:
+    """Class-wise ECE: the ECE of each class's probability ``p_k`` against ``[y = k]``, averaged over classes.
+
+    ``cwECE = (1/K) Σ_k Σ_b (n_bk / n) |freq_bk - conf_bk|`` (Kull et al. 2019), with the bins of
+    :func:`reliability_bins`. Unlike the top-label ECE it looks at every class's probability,
+    including the small ones: a lesion probability of 0.3 that is right 60 % of the time counts
+    even where the top label is background.
+
+    Parameters
+    ----------
+    probs : ndarray of float32 or float64
+        Class probabilities in ``[0, 1]``, ``K >= 2`` classes on axis 1.
+    target : ndarray of int
+        Labels in ``[0, K)``.
+    n_bins : int, default 15
+    mask : ndarray of bool, optional
+        Only the voxels where `mask` is True (e.g. :func:`region_of_interest`).
+
+    Returns
+    -------
+    float
+        The class-wise ECE, in ``[0, 1]``.
+
+    Shapes
+    ------
+    probs : (N, K, *S);  target, mask : (N, *S)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`brier_score`; `n_bins` < 1; a bad `mask` as in :func:`top_label`.
+
+    References
+    ----------
+    kull2019beyond
+
+    Examples
+    --------
+    >>> p = np.array([[0.8, 0.8], [0.2, 0.2]])[None]    # background 0.8 at two voxels, one is lesion
+    >>> round(classwise_calibration_error(p, np.array([[0, 1]]), n_bins=5), 4)   # both classes: |0.5 - 0.8|
+    0.3
+    """
+    n_bins = as_int(n_bins, "n_bins", minimum=1)
+    p, t = _as_probs_target(probs, target)
+    m = _as_mask(mask, t.shape)
+    sel = np.ones(t.shape, dtype=bool) if m is None else m
+    return float(np.mean([expected_calibration_error(p[:, k][sel], t[sel] == k, n_bins)
+                          for k in range(p.shape[1])]))
+
+
+def region_of_interest(target: Any, prediction: Any = None, *, margin: int = 2) -> np.ndarray:
+    """Voxels within `margin` voxels (chessboard distance) of the foreground of `target` or `prediction`.
+
+    The foreground is every label ``> 0``; the region is its binary dilation by a
+    ``(2·margin + 1)``-wide square (cube) in each image, taken for the reference and for the
+    prediction and joined. Calibration errors over a whole image are dominated by easy background
+    far from any structure, predicted correctly with confidence near 1; restricted to this region
+    they measure the voxels where the network could be wrong.
+
+    Parameters
+    ----------
+    target : ndarray of int
+        Reference labels.
+    prediction : ndarray of int, optional
+        Predicted labels, same shape; its foreground is added to the region.
+    margin : int, default 2
+        Dilation radius in voxels (0: the foreground itself).
+
+    Returns
+    -------
+    ndarray of bool
+        The region.
+
+    Shapes
+    ------
+    target, prediction, result : (N, *S)
+
+    Raises
+    ------
+    TypeError
+        Non-integer `target` or `prediction`.
+    ValueError
+        `target` with fewer than 2 dims, `prediction` of another shape, `margin` < 0.
+
+    Examples
+    --------
+    >>> t = np.zeros((1, 5, 5), dtype=np.int64); t[0, 2, 2] = 1
+    >>> region_of_interest(t, margin=1)[0].astype(int)
+    array([[0, 0, 0, 0, 0],
+           [0, 1, 1, 1, 0],
+           [0, 1, 1, 1, 0],
+           [0, 1, 1, 1, 0],
+           [0, 0, 0, 0, 0]])
+    """
+    margin = as_int(margin, "margin", minimum=0)
+    arrays = []
+    for name, a in (("target", target), ("prediction", prediction)):
+        if a is None:
+            continue
+        if hasattr(a, "detach") and hasattr(a, "numpy"):
+            a = a.detach().cpu().numpy()
+        if a is None or isinstance(a, (str, bytes)):
+            raise TypeError(f"{name}: expected an integer label array, got {type(a).__name__}")
+        a = np.asarray(a)
+        if a.dtype.kind not in "iub":
+            raise TypeError(f"{name}: expected an integer label array, got dtype {a.dtype}")
+        arrays.append(a)
+    if arrays[0].ndim < 2:
+        raise ValueError(f"target: expected (N, *S) with at least 2 dims, got shape {arrays[0].shape}")
+    if len(arrays) == 2 and arrays[1].shape != arrays[0].shape:
+        raise ValueError(f"prediction: expected shape {arrays[0].shape} (same as target), got {arrays[1].shape}")
+    fg = np.zeros(arrays[0].shape, dtype=bool)
+    for a in arrays:
+        fg |= a > 0
+    out = fg.copy()
+    # dilation by a (2m+1)-wide box, one spatial axis at a time (separable): shifted ORs, no wrap-around
+    for axis in range(1, fg.ndim):
+        grown = out.copy()
+        n = out.shape[axis]
+        for d in range(1, min(margin, n - 1) + 1):
+            lo = [slice(None)] * out.ndim
+            hi = [slice(None)] * out.ndim
+            lo[axis], hi[axis] = slice(0, n - d), slice(d, n)
+            grown[tuple(lo)] |= out[tuple(hi)]
+            grown[tuple(hi)] |= out[tuple(lo)]
+        out = grown
+    return out
 
 
 def temperature_scale(logits: Any, target: Any, *, bounds: tuple[float, float] = (0.05, 20.0)) -> float:

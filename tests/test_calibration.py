@@ -7,8 +7,14 @@ import pytest
 import torch
 from torchmetrics.functional.classification import binary_calibration_error, multiclass_calibration_error
 
+from scipy.ndimage import binary_dilation
+from sklearn.metrics import brier_score_loss
+
 from companion.calibration import (
+    brier_score,
+    classwise_calibration_error,
     expected_calibration_error,
+    region_of_interest,
     expected_report_losses,
     optimal_reports,
     maximum_calibration_error,
@@ -178,6 +184,20 @@ BAD_CALLS = [  # call, exception, message pattern
     pytest.param(lambda: expected_report_losses(0.5, [0.0, 0.5]), ValueError, r"^p: expected reports in \(0, 1\)", id="p-zero"),
     pytest.param(lambda: optimal_reports([0.5, 1.5]), ValueError, r"^q: expected a 1-D array of probabilities", id="q-range"),
     pytest.param(lambda: optimal_reports([0.5], "brier"), ValueError, r"^loss: expected 'dice' or 'ce'", id="loss-name"),
+    pytest.param(lambda: brier_score(np.full((1, 2, 3), 2.0), np.zeros((1, 3), dtype=int)), ValueError, r"^probs: expected probabilities in \[0, 1\]", id="brier-logits"),
+    pytest.param(lambda: brier_score(np.full((1, 1, 3), 1.0), np.zeros((1, 3), dtype=int)), ValueError, r"^probs: expected \(N, K, \*S\) with K >= 2", id="brier-one-class"),
+    pytest.param(lambda: brier_score(np.full((1, 2, 3), 0.5), np.zeros((1, 3))), TypeError, r"^target: expected an integer array", id="brier-float-target"),
+    pytest.param(lambda: brier_score(np.full((1, 2, 3), 0.5), np.zeros((1, 4), dtype=int)), ValueError, r"^target: expected shape \(1, 3\)", id="brier-shape"),
+    pytest.param(lambda: brier_score(np.full((1, 2, 3), 0.5), np.full((1, 3), 2)), ValueError, r"^target: expected class labels in \[0, 2\)", id="brier-label"),
+    pytest.param(lambda: brier_score("p", np.zeros((1, 3), dtype=int)), TypeError, r"^probs: expected a float array", id="brier-str"),
+    pytest.param(lambda: classwise_calibration_error(np.full((1, 2, 3), 0.5), np.zeros((1, 3), dtype=int), 0), ValueError, r"^n_bins: expected an int >= 1", id="cw-bins"),
+    pytest.param(lambda: classwise_calibration_error(np.full((1, 2, 3), 0.5), np.zeros((1, 3), dtype=int), mask=np.ones((1, 3))), TypeError, r"^mask: expected a boolean array", id="cw-mask-type"),
+    pytest.param(lambda: classwise_calibration_error(np.full((1, 2, 3), 0.5), np.zeros((1, 3), dtype=int), mask=np.ones((1, 2), bool)), ValueError, r"^mask: expected shape \(1, 3\)", id="cw-mask-shape"),
+    pytest.param(lambda: top_label(np.full((1, 2, 3), 0.5), np.zeros((1, 3), dtype=int), mask=np.zeros((1, 3), bool)), ValueError, r"^mask: expected at least one selected voxel", id="mask-empty"),
+    pytest.param(lambda: region_of_interest(np.zeros((2, 4), dtype=int), margin=-1), ValueError, r"^margin: expected an int >= 0", id="roi-margin"),
+    pytest.param(lambda: region_of_interest(np.zeros((2, 4))), TypeError, r"^target: expected an integer label array", id="roi-float"),
+    pytest.param(lambda: region_of_interest(np.zeros(4, dtype=int)), ValueError, r"^target: expected \(N, \*S\)", id="roi-1d"),
+    pytest.param(lambda: region_of_interest(np.zeros((2, 4), dtype=int), np.zeros((2, 5), dtype=int)), ValueError, r"^prediction: expected shape \(2, 4\)", id="roi-pred-shape"),
 ]
 
 
@@ -185,3 +205,102 @@ BAD_CALLS = [  # call, exception, message pattern
 def test_bad_input_raises(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ---- Brier score, class-wise ECE, region of interest ---------------------------------------
+
+BRIER_CASES = [  # probs shape (N, K, *S); seed
+    pytest.param((4, 2, 8, 8), 0, id="2d-two-classes"),
+    pytest.param((2, 2, 4, 5, 6), 1, id="3d-two-classes"),
+    pytest.param((3, 4, 7, 7), 2, id="2d-four-classes"),
+    pytest.param((50, 3), 3, id="no-spatial-axes"),
+]
+
+
+def _probs_and_labels(shape, seed, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    p = softmax(2 * rng.standard_normal(shape)).astype(dtype)
+    t = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+    return p, t
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, seed", BRIER_CASES)
+def test_brier_score_matches_scikit_learn(shape, seed, dtype):
+    p, t = _probs_and_labels(shape, seed, dtype)
+    flat_p = np.moveaxis(p, 1, -1).reshape(-1, shape[1]).astype(np.float64)
+    flat_p /= flat_p.sum(axis=1, keepdims=True)  # float32 rows sum to 1 only within 1e-7: sklearn checks
+    flat_t = t.reshape(-1)
+    ours = brier_score(p, t)
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    if shape[1] == 2:  # the contract: twice scikit-learn's binary Brier loss of the foreground probability
+        assert ours == pytest.approx(2 * brier_score_loss(flat_t, flat_p[:, 1]), abs=tol)
+    # scikit-learn's multi-class Brier score (scale_by_half=False) is the sum over classes, as ours
+    expected = brier_score_loss(flat_t, flat_p, labels=np.arange(shape[1]), scale_by_half=False)
+    assert ours == pytest.approx(expected, abs=tol)
+
+
+def test_brier_score_hand_cases_and_properness():
+    # a perfect one-hot prediction scores 0; the uniform one 1 - 1/K per voxel; a confident wrong one 2
+    t = np.array([[0, 1, 2]])
+    onehot = np.moveaxis(np.eye(3)[t], -1, 1)
+    assert brier_score(onehot, t) == 0.0
+    assert brier_score(np.full((1, 3, 3), 1 / 3), t) == pytest.approx(2 / 3)
+    assert brier_score(np.moveaxis(np.eye(3)[(t + 1) % 3], -1, 1), t) == pytest.approx(2.0)
+    # strictly proper: with labels drawn from q, the expected score over reports p is smallest at p = q
+    q = 0.3
+    grid = np.linspace(0.01, 0.99, 99)
+    expected = [q * brier_score(np.array([[[1 - r], [r]]]), np.array([[1]]))
+                + (1 - q) * brier_score(np.array([[[1 - r], [r]]]), np.array([[0]])) for r in grid]
+    assert grid[int(np.argmin(expected))] == pytest.approx(q)
+
+
+@pytest.mark.parametrize("shape, seed", BRIER_CASES[:3])
+def test_classwise_ece_is_the_mean_of_torchmetrics_per_class(shape, seed):
+    p, t = _probs_and_labels(shape, seed)
+    per_class = [float(binary_calibration_error(torch.from_numpy(p[:, k].ravel()),
+                                                torch.from_numpy((t == k).ravel()).long(), n_bins=15, norm="l1"))
+                 for k in range(shape[1])]
+    assert classwise_calibration_error(p, t) == pytest.approx(np.mean(per_class), abs=1e-12)
+    # with two classes both classes' curves are mirror images: class-wise ECE = binary ECE of p_1
+    if shape[1] == 2:
+        assert classwise_calibration_error(p, t) == pytest.approx(per_class[1], abs=1e-12)
+
+
+def test_classwise_differs_from_top_label():
+    # three classes, every voxel (0.5, 0.25, 0.25): the top label (class 0) is right half the time, as
+    # claimed, so the top-label ECE is 0; but class 1 never occurs (gap 0.25) and class 2 occurs half
+    # the time at probability 0.25 (gap 0.25): the class-wise ECE sees both
+    p = np.tile(np.array([0.5, 0.25, 0.25])[None, :, None], (1, 1, 8))
+    t = np.array([[0, 0, 0, 0, 2, 2, 2, 2]])
+    assert expected_calibration_error(*top_label(p, t)) == pytest.approx(0.0)
+    assert classwise_calibration_error(p, t) == pytest.approx((0 + 0.25 + 0.25) / 3)
+
+
+def test_mask_selects_voxels():
+    p, t = _probs_and_labels((2, 2, 6, 6), 4)
+    m = np.zeros(t.shape, bool)
+    m[:, 1:4, 2:5] = True
+    conf, correct = top_label(p, t, mask=m)
+    np.testing.assert_array_equal(conf, p.max(1)[m])
+    assert classwise_calibration_error(p, t, mask=m) == pytest.approx(
+        classwise_calibration_error(np.moveaxis(np.moveaxis(p, 1, -1)[m], -1, 0)[None], t[m][None]), abs=1e-12)
+
+
+ROI_CASES = [  # label shape (N, *S), margin, seed
+    pytest.param((2, 12, 12), 2, 0, id="2d-margin-2"),
+    pytest.param((1, 6, 7, 8), 1, 1, id="3d-margin-1"),
+    pytest.param((3, 9, 9), 0, 2, id="margin-0"),
+    pytest.param((1, 5, 5), 9, 3, id="margin-larger-than-image"),
+]
+
+
+@pytest.mark.parametrize("shape, margin, seed", ROI_CASES)
+def test_region_of_interest_matches_scipy_dilation(shape, margin, seed):
+    rng = np.random.default_rng(seed)
+    t = (rng.uniform(size=shape) < 0.05).astype(np.int64) * rng.integers(1, 3, shape)
+    pred = (rng.uniform(size=shape) < 0.03).astype(np.int64)
+    box = np.ones((3,) * (len(shape) - 1), bool)
+    for args, fg in (((t,), t > 0), ((t, pred), (t > 0) | (pred > 0))):
+        expected = np.stack([binary_dilation(f, box, iterations=margin) if margin and f.any() else f for f in fg])
+        np.testing.assert_array_equal(region_of_interest(*args, margin=margin), expected)
