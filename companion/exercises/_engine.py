@@ -412,6 +412,24 @@ def _quiz_number(value: float, rtol: float, atol: float) -> list[dict]:
     return [{"type": "range", "range": [value - tol, value + tol], "correct": True, "feedback": "Correct."}]
 
 
+def _quiz_precision(value: float, tol: float) -> int | None:
+    """Significant figures the static quiz rounds a typed number to, or None for no rounding.
+
+    jupyterquiz rounds the reader's number with JavaScript's ``toPrecision(p)`` before comparing
+    it with the accepted range, so ``p`` must be fine enough that the true value, rounded, still
+    lies inside ``value ± tol``: the smallest ``p`` whose last place is at most ``tol``. A
+    precision of 0 is never returned (``toPrecision(0)`` throws a RangeError in the page); for
+    integers and zero the typed number is compared as it is (None).
+    """
+    if value == 0 or not np.isfinite(value) or tol <= 0:
+        return None
+    exponent = int(np.floor(np.log10(abs(value))))
+    for p in range(1, 16):
+        if 10.0 ** (exponent - p + 1) <= tol:
+            return max(p, 3)
+    return None
+
+
 def quiz(exercise_id: str) -> list[dict]:
     """Return the jupyterquiz question list for the static book page (the instance of learner "").
 
@@ -447,5 +465,8 @@ def quiz(exercise_id: str) -> list[dict]:
                 misfits.append({"type": "value", "value": wrong, "correct": False, "feedback": mis.message})
     answers = _quiz_number(value, ex.rtol, ex.atol) + misfits
     answers.append({"type": "default", "feedback": "Not correct." + (f" Hint: {ex.hint}" if ex.hint else "")})
-    precision = 4 if not ex.integer else 0
-    return [{"question": prompt, "type": "numeric", "precision": precision, "answers": answers}]
+    question = {"question": prompt, "type": "numeric", "answers": answers}
+    precision = None if ex.integer else _quiz_precision(value, ex.atol + ex.rtol * abs(value))
+    if precision is not None:
+        question["precision"] = precision
+    return [question]
