@@ -29,7 +29,7 @@ def _book(tmp_path: Path, cells: list) -> Path:
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: notebooks/01_planted\n")
     config = (ROOT / "_config.yml").read_text()
     assert "nb_execution_raise_on_error: true" in config
-    config = config.replace("offline_assets: tools/", f"offline_assets: {ROOT / 'tools'}/")
+    config = config.replace("offline_assets: book/_ext/", f"offline_assets: {ROOT / 'book' / '_ext'}/")
     config = config.replace('html_extra_path: ["_vendor/html"]', "html_extra_path: []")
     (tmp_path / "_config.yml").write_text(config)
     return tmp_path

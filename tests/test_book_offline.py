@@ -100,7 +100,7 @@ def test_remote_load_scanner(html, n_remote):
 
 
 def _sphinx_scanner():
-    spec = importlib.util.spec_from_file_location("offline_assets", ROOT / "tools" / "offline_assets.py")
+    spec = importlib.util.spec_from_file_location("offline_assets", ROOT / "book" / "_ext" / "offline_assets.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -108,7 +108,7 @@ def _sphinx_scanner():
 
 @pytest.mark.parametrize("html, n_remote", [p for p in SNIPPETS if p.id not in {"inline-style-url", "css-font-url"}])
 def test_build_time_scanner_agrees(html, n_remote):
-    """tools/offline_assets.py (run by every `jupyter-book build`) flags the same snippets."""
+    """book/_ext/offline_assets.py (run by every `jupyter-book build`) flags the same snippets."""
     assert bool(_sphinx_scanner().remote_loads(html)) == bool(n_remote)
 
 

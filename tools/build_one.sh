@@ -17,7 +17,7 @@ chapters:
 TOC
 # The local Sphinx extension's path is relative to the config file, so point it at tools/ here.
 sed -e 's/execute_notebooks: force/execute_notebooks: cache/' \
-    -e "s#offline_assets: tools/#offline_assets: $root/tools/#" "$root/_config.yml" > "$out/_config.yml"
+    -e "s#offline_assets: book/_ext/#offline_assets: $root/book/_ext/#" "$root/_config.yml" > "$out/_config.yml"
 # The vendored MathJax/require.js/widget manager the config refers to (fetched once, from npm).
 [ -f "$root/_vendor/html/vendor/mathjax/tex-mml-chtml.js" ] || make -C "$root" vendor
 cd "$root"
