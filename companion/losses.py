@@ -13,12 +13,20 @@ compare them with an integer label map ``target (N, *S)`` (values in ``[0, K)``)
   MONAI ``DiceLoss(softmax=True, to_onehot_y=True, smooth_nr=eps, smooth_dr=eps)``.
 - :func:`composite_loss`, :func:`composite_loss_grad` — ``alpha * CE + beta * Dice loss``; equal to
   MONAI ``DiceCELoss(lambda_ce=alpha, lambda_dice=beta)``.
+- ``squared_pred=True`` (in :func:`soft_dice`, :func:`dice_loss` and their gradients) — the V-Net
+  denominator ``Σ p² + Σ y²`` of Milletari et al. 2016; equal to MONAI's ``squared_pred=True``.
+- :func:`generalized_dice_loss` — Sudre et al. 2017, class weights ``1 / (Σ y)²``; equal to MONAI
+  ``GeneralizedDiceLoss(w_type="square")``.
+- :func:`tversky_loss` — ``1 - mean (TP + eps) / (TP + alpha FP + beta FN + eps)`` (Salehi et al.
+  2017); equal to MONAI ``TverskyLoss``.
+- :func:`focal_loss` — ``-w_y (1 - p_y)^gamma log p_y`` (Lin et al. 2017), reduced like
+  :func:`cross_entropy`; ``gamma = 0`` is cross-entropy.
 
 The torch twins, for training, are in :mod:`companion.models.losses`.
 
 References
 ----------
-milletari2016vnet, sudre2017generalised, gneiting2007strictly
+milletari2016vnet, sudre2017generalised, salehi2017tversky, lin2017focal, gneiting2007strictly
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from companion._validation import as_float_array, as_int, as_positive_float
 __all__ = [
     "softmax", "log_softmax", "one_hot", "cross_entropy", "cross_entropy_grad", "soft_dice",
     "soft_dice_grad", "dice_loss", "dice_loss_grad", "composite_loss", "composite_loss_grad",
+    "generalized_dice_loss", "tversky_loss", "focal_loss",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -308,12 +317,23 @@ def _dice_axes(ndim: int, batch: bool) -> tuple[int, ...]:
     return ((0,) if batch else ()) + tuple(range(2, ndim))
 
 
-def soft_dice(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = False) -> np.ndarray:
+def _dice_denominator(p: np.ndarray, y: np.ndarray, axes: tuple[int, ...], squared: bool, *,
+                      keepdims: bool) -> np.ndarray:
+    """``Σ p + Σ y`` (linear form) or ``Σ p² + Σ y²`` (V-Net's squared form) over `axes`."""
+    if squared:
+        return np.sum(p * p, axis=axes, keepdims=keepdims) + np.sum(y * y, axis=axes, keepdims=keepdims)
+    return np.sum(p, axis=axes, keepdims=keepdims) + np.sum(y, axis=axes, keepdims=keepdims)
+
+
+def soft_dice(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = False,
+              squared_pred: bool = False) -> np.ndarray:
     """Soft Dice overlap for each sample and class.
 
     ``D = (2 Σ p·y + eps) / (Σ p + Σ y + eps)``, sums over the spatial axes (and the batch axis
     when `batch`). With hard 0/1 inputs and ``eps = 0`` it is the Dice coefficient
-    ``2|P ∩ Y| / (|P| + |Y|)``.
+    ``2|P ∩ Y| / (|P| + |Y|)``. With `squared_pred` the denominator is V-Net's
+    ``Σ p² + Σ y² + eps`` (Milletari et al. 2016; MONAI's ``squared_pred=True``); for 0/1 inputs
+    the two forms agree.
 
     Parameters
     ----------
@@ -325,6 +345,8 @@ def soft_dice(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = False
         Smoothing; a class absent from both arrays scores 1 instead of 0/0.
     batch : bool, default False
         Sum over the batch too, giving one Dice per class.
+    squared_pred : bool, default False
+        Square predictions and labels in the denominator (V-Net's form).
 
     Returns
     -------
@@ -358,21 +380,23 @@ def soft_dice(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = False
     eps = as_positive_float(eps, "eps", allow_zero=True)
     axes = _dice_axes(p.ndim, _as_bool(batch, "batch"))
     overlap = np.sum(p * y, axis=axes)
-    return ((2 * overlap + eps) / (p.sum(axis=axes) + y.sum(axis=axes) + eps)).astype(p.dtype, copy=False)
+    denom = _dice_denominator(p, y, axes, _as_bool(squared_pred, "squared_pred"), keepdims=False)
+    return ((2 * overlap + eps) / (denom + eps)).astype(p.dtype, copy=False)
 
 
 def soft_dice_grad(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = False,
-                   grad_out: Any = None) -> np.ndarray:
+                   squared_pred: bool = False, grad_out: Any = None) -> np.ndarray:
     """Gradient of ``Σ grad_out · soft_dice(probs, onehot)`` with respect to `probs`.
 
     With ``I = Σ p y`` and ``U = Σ p + Σ y + eps``, ``D = (2I + eps)/U`` and
     ``∂D/∂p_i = (2 y_i U - (2I + eps)) / U² = (2 y_i - D) / U``: a foreground voxel
     (``y_i = 1``) is pushed up by ``(2 - D)/U``, a background voxel down by ``D/U``. ``U`` is
-    about twice the foreground size, whatever the size of the image.
+    about twice the foreground size, whatever the size of the image. With `squared_pred`
+    (``U = Σ p² + Σ y² + eps``) it is ``(2 y_i - 2 p_i D) / U``.
 
     Parameters
     ----------
-    probs, onehot, eps, batch
+    probs, onehot, eps, batch, squared_pred
         As in :func:`soft_dice`.
     grad_out : ndarray, optional
         Upstream gradient per Dice value, shape of the result of :func:`soft_dice` (default ones).
@@ -394,14 +418,16 @@ def soft_dice_grad(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = 
         raise ValueError(f"onehot: expected shape {p.shape} (same as probs), got {y.shape}")
     eps = as_positive_float(eps, "eps", allow_zero=True)
     axes = _dice_axes(p.ndim, _as_bool(batch, "batch"))
-    u = p.sum(axis=axes, keepdims=True) + y.sum(axis=axes, keepdims=True) + eps
+    squared = _as_bool(squared_pred, "squared_pred")
+    u = _dice_denominator(p, y, axes, squared, keepdims=True) + eps
     d = (2 * np.sum(p * y, axis=axes, keepdims=True) + eps) / u
     want = tuple(np.squeeze(d, axis=axes).shape)
     g = np.ones(want, dtype=p.dtype) if grad_out is None else as_float_array(grad_out, "grad_out")
     if g.shape != want:
         raise ValueError(f"grad_out: expected shape {want}, one per Dice value, got {g.shape}")
     g = g.reshape(d.shape)
-    return ((2 * y - d) / u * g).astype(p.dtype, copy=False)
+    d_term = 2 * p * d if squared else d
+    return ((2 * y - d_term) / u * g).astype(p.dtype, copy=False)
 
 
 def _softmax_backward(probs: np.ndarray, grad_p: np.ndarray) -> np.ndarray:
@@ -423,7 +449,7 @@ def _dice_parts(logits: Any, target: Any, eps: float, include_background: bool):
 
 
 def dice_loss(logits: Any, target: Any, *, eps: float = 1e-5, include_background: bool = True,
-              batch: bool = False) -> np.ndarray:
+              batch: bool = False, squared_pred: bool = False) -> np.ndarray:
     """Soft Dice loss ``1 - mean_{n,k} D_{n,k}`` of the softmax probabilities.
 
     ``p = softmax(logits)``, ``y = onehot(target)``, ``D`` from :func:`soft_dice`. Equal to MONAI
@@ -442,6 +468,8 @@ def dice_loss(logits: Any, target: Any, *, eps: float = 1e-5, include_background
         With False, class 0 is left out of the mean (MONAI's option of the same name).
     batch : bool, default False
         Sum over the batch before dividing: one Dice per class for the whole batch.
+    squared_pred : bool, default False
+        V-Net's denominator ``Σ p² + Σ y²`` (MONAI's option of the same name).
 
     Returns
     -------
@@ -466,12 +494,12 @@ def dice_loss(logits: Any, target: Any, *, eps: float = 1e-5, include_background
     milletari2016vnet
     """
     z, p, y, first, eps = _dice_parts(logits, target, eps, include_background)
-    d = soft_dice(p[:, first:], y[:, first:], eps, batch=batch)
+    d = soft_dice(p[:, first:], y[:, first:], eps, batch=batch, squared_pred=squared_pred)
     return np.asarray(1 - d.mean(), dtype=z.dtype)
 
 
 def dice_loss_grad(logits: Any, target: Any, *, eps: float = 1e-5, include_background: bool = True,
-                   batch: bool = False) -> np.ndarray:
+                   batch: bool = False, squared_pred: bool = False) -> np.ndarray:
     """Gradient of :func:`dice_loss` with respect to the logits (through softmax).
 
     ``∂L/∂p = -(2y - D)/(U · M)`` from :func:`soft_dice_grad` (``M`` Dice values in the mean), then
@@ -484,7 +512,8 @@ def dice_loss_grad(logits: Any, target: Any, *, eps: float = 1e-5, include_backg
     z, p, y, first, eps = _dice_parts(logits, target, eps, include_background)
     n_values = (1 if batch else z.shape[0]) * (z.shape[1] - first)
     grad_p = np.zeros_like(p)
-    grad_p[:, first:] = -soft_dice_grad(p[:, first:], y[:, first:], eps, batch=batch) / n_values
+    grad_p[:, first:] = -soft_dice_grad(p[:, first:], y[:, first:], eps, batch=batch,
+                                        squared_pred=squared_pred) / n_values
     return _softmax_backward(p, grad_p).astype(z.dtype, copy=False)
 
 
@@ -561,3 +590,210 @@ def composite_loss_grad(logits: Any, target: Any, *, alpha: float = 1.0, beta: f
     gd = dice_loss_grad(logits, target, eps=eps, include_background=include_background, batch=batch)
     gc = cross_entropy_grad(logits, target)
     return (alpha * gc + beta * gd).astype(gd.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Generalised Dice, Tversky, focal
+# --------------------------------------------------------------------------------------------
+
+def generalized_dice_loss(logits: Any, target: Any, *, eps: float = 1e-5, include_background: bool = True,
+                          batch: bool = False) -> np.ndarray:
+    """Generalised Dice loss (Sudre et al. 2017) with class weights ``w_k = 1 / (Σ y_k)²``.
+
+    Per image ``n`` (or once for the whole batch with `batch`)
+
+    ``GD = (2 Σ_k w_k Σ_i p_ik y_ik + eps) / (Σ_k w_k Σ_i (p_ik + y_ik) + eps)``,
+
+    and the loss is ``1 - mean_n GD``. The weights make a class count by its share of the
+    overlap rather than by its size: a small lesion and a large background weigh alike. A class
+    absent from the target (``Σ y_k = 0``, weight ``inf``) gets the largest finite weight of the
+    same image instead, as MONAI does; when every class is absent all weights are 0 and
+    ``GD = eps / eps = 1``.
+
+    Equal to MONAI ``GeneralizedDiceLoss(softmax=True, to_onehot_y=True, w_type="square",
+    smooth_nr=eps, smooth_dr=eps, include_background=..., batch=...)`` called as
+    ``loss(logits, target[:, None])``.
+
+    Parameters
+    ----------
+    logits : ndarray of float32 or float64
+        Raw scores, one channel per class.
+    target : ndarray of int
+        Class labels in ``[0, K)``.
+    eps : float, default 1e-5
+        Added to numerator and denominator.
+    include_background : bool, default True
+        With False, class 0 is left out (needs K >= 2).
+    batch : bool, default False
+        Sum over the batch too: one weight per class and one GD for the whole batch.
+
+    Returns
+    -------
+    ndarray
+        0-d loss, dtype of `logits`.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`dice_loss`.
+
+    References
+    ----------
+    sudre2017generalised
+
+    Examples
+    --------
+    >>> z = np.array([[[4.0, 4.0, -4.0], [-4.0, -4.0, 4.0]]])   # (N=1, K=2, L=3), right everywhere
+    >>> float(generalized_dice_loss(z, np.array([[0, 0, 1]]))) < 0.02
+    True
+    """
+    z, p, y, first, eps = _dice_parts(logits, target, eps, include_background)
+    p, y = p[:, first:], y[:, first:]
+    axes = _dice_axes(p.ndim, _as_bool(batch, "batch"))
+    overlap = np.sum(p * y, axis=axes)                    # (N, K') or (K',)
+    denom = np.sum(p, axis=axes) + np.sum(y, axis=axes)
+    ground = np.sum(y, axis=axes)
+    with np.errstate(divide="ignore"):
+        w = 1.0 / (ground * ground)
+    absent = np.isinf(w)
+    w[absent] = 0.0
+    largest = np.max(w, axis=-1, keepdims=True)
+    w = np.where(absent, largest, w)
+    gd = (2 * np.sum(w * overlap, axis=-1) + eps) / (np.sum(w * denom, axis=-1) + eps)
+    return np.asarray(1 - gd.mean(), dtype=z.dtype)
+
+
+def tversky_loss(logits: Any, target: Any, *, alpha: float = 0.5, beta: float = 0.5, eps: float = 1e-5,
+                 include_background: bool = True, batch: bool = False) -> np.ndarray:
+    """Tversky loss ``1 - mean_{n,k} (TP + eps) / (TP + alpha FP + beta FN + eps)``.
+
+    Soft counts per image and class: ``TP = Σ p y``, ``FP = Σ p (1 - y)``, ``FN = Σ (1 - p) y``
+    with ``p = softmax(logits)`` and ``y = onehot(target)``. ``alpha = beta = 0.5`` is the soft
+    Dice loss; ``beta > alpha`` penalises missed foreground more than false alarms, trading
+    precision for recall on small lesions (Salehi et al. 2017). (With ``alpha = beta = 1/2`` the
+    smoothing counts twice, ``(2TP + 2eps) / (Σp + Σy + 2eps)``.) Equal to MONAI
+    ``TverskyLoss(softmax=True, to_onehot_y=True, alpha=alpha, beta=beta, smooth_nr=eps,
+    smooth_dr=eps, include_background=..., batch=...)(logits, target[:, None])``.
+
+    Parameters
+    ----------
+    logits : ndarray of float32 or float64
+    target : ndarray of int
+    alpha : float, default 0.5
+        Weight of the false positives, ``>= 0``.
+    beta : float, default 0.5
+        Weight of the false negatives, ``>= 0``.
+    eps : float, default 1e-5
+    include_background : bool, default True
+    batch : bool, default False
+        Sum over the batch before dividing.
+
+    Returns
+    -------
+    ndarray
+        0-d loss, dtype of `logits`.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`dice_loss`; a negative `alpha` or `beta`.
+
+    References
+    ----------
+    salehi2017tversky
+
+    Examples
+    --------
+    >>> z = np.array([[[1.0, -2.0, 0.5], [0.0, 1.0, -1.0]]])   # (N=1, K=2, L=3)
+    >>> y = np.array([[0, 1, 1]])
+    >>> bool(np.isclose(tversky_loss(z, y, eps=0), dice_loss(z, y, eps=0)))   # alpha = beta = 1/2: Dice
+    True
+    """
+    alpha = as_positive_float(alpha, "alpha", allow_zero=True)
+    beta = as_positive_float(beta, "beta", allow_zero=True)
+    z, p, y, first, eps = _dice_parts(logits, target, eps, include_background)
+    p, y = p[:, first:], y[:, first:]
+    axes = _dice_axes(p.ndim, _as_bool(batch, "batch"))
+    tp = np.sum(p * y, axis=axes)
+    fp = np.sum(p * (1 - y), axis=axes)
+    fn = np.sum((1 - p) * y, axis=axes)
+    score = (tp + eps) / (tp + alpha * fp + beta * fn + eps)
+    return np.asarray(1 - score.mean(), dtype=z.dtype)
+
+
+def focal_loss(logits: Any, target: Any, *, gamma: float = 2.0, weight: Any = None,
+               reduction: str = "mean") -> np.ndarray:
+    """Focal loss (Lin et al. 2017): cross-entropy down-weighted on voxels already right.
+
+    Per voxel ``l_i = -w[y_i] (1 - p_{i,y_i})^gamma log p_{i,y_i}``, reduced exactly as
+    :func:`cross_entropy` (``"mean"``: ``Σ_i l_i / Σ_i w[y_i]``), so ``gamma = 0`` *is*
+    cross-entropy. A voxel classified with ``p_y = 0.9`` keeps ``0.1^gamma`` of its CE (1 % at
+    ``gamma = 2``): the many easy background voxels stop dominating the sum.
+
+    MONAI's ``FocalLoss(use_softmax=True, to_onehot_y=True, gamma=gamma, weight=w)`` computes the
+    same per-voxel terms (as a ``(N, K, *S)`` map that is zero off the true class); its
+    ``reduction="mean"`` divides by ``N·K·|S|`` and ignores the weights in the divisor, so
+    ``focal_loss(..., reduction="sum")`` equals the sum of MONAI's ``reduction="none"`` map.
+
+    Parameters
+    ----------
+    logits : ndarray of float32 or float64
+    target : ndarray of int
+    gamma : float, default 2.0
+        Focusing parameter, ``>= 0``.
+    weight : ndarray, optional
+        One non-negative weight per class (Lin et al.'s ``alpha_t``).
+    reduction : {"mean", "sum", "none"}, default "mean"
+
+    Returns
+    -------
+    ndarray
+        0-d array (``"mean"``, ``"sum"``) or the per-voxel map (``"none"``), dtype of `logits`.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S);  weight : (K,);  result : () or (N, *S)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cross_entropy`; a negative `gamma`.
+
+    References
+    ----------
+    lin2017focal
+
+    Examples
+    --------
+    >>> z, y = np.array([[2.0, 0.0]]), np.array([0])
+    >>> bool(focal_loss(z, y, gamma=0.0) == cross_entropy(z, y))
+    True
+    >>> float(focal_loss(z, y).round(5))                    # (1 - 0.8808)^2 * 0.1269
+    0.0018
+    """
+    z = _as_logits(logits, min_dims=2)
+    t = _as_target(target, z)
+    w = _as_weight(weight, z.shape[1], z.dtype)
+    reduction = _as_reduction(reduction)
+    gamma = as_positive_float(gamma, "gamma", allow_zero=True)
+    logp = np.take_along_axis(log_softmax(z, axis=1), t[:, None], axis=1)[:, 0]
+    nll = -logp
+    if gamma != 0:
+        nll = nll * (-np.expm1(logp)) ** gamma            # (1 - p_y)^gamma, accurate near p_y = 1
+    wy = None if w is None else w[t]
+    if wy is not None:
+        nll = nll * wy
+    if reduction == "none":
+        return nll.astype(z.dtype, copy=False)
+    if reduction == "sum":
+        return np.asarray(nll.sum(), dtype=z.dtype)
+    denom = nll.size if wy is None else wy.sum()
+    return np.asarray(nll.sum() / denom, dtype=z.dtype)

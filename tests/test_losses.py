@@ -16,11 +16,14 @@ from companion.losses import (
     cross_entropy_grad,
     dice_loss,
     dice_loss_grad,
+    focal_loss,
+    generalized_dice_loss,
     log_softmax,
     one_hot,
     soft_dice,
     soft_dice_grad,
     softmax,
+    tversky_loss,
 )
 
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
@@ -299,6 +302,225 @@ def test_composite_is_weighted_sum():
 
 
 # ------------------------------------------------------------------------------------------
+# V-Net's squared denominator, generalised Dice, Tversky, focal: MONAI as the oracle
+# ------------------------------------------------------------------------------------------
+
+def _absent(t, cls, image=0):
+    """The label map with class `cls` removed from image `image` (relabelled 0)."""
+    t = t.copy()
+    t[image][t[image] == cls] = 0
+    return t
+
+
+SQUARED_CASES = [  # logits shape, Dice settings; the mistake each catches
+    pytest.param((2, 3, 5, 6), dict(), id="2d"),  # linear Σp + Σy instead of Σp² + Σy²
+    pytest.param((2, 3, 7), dict(include_background=False), id="1d-no-background"),
+    pytest.param((3, 2, 4, 5), dict(batch=True), id="2d-batch"),  # squares summed over N too
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, kwargs", SQUARED_CASES)
+def test_squared_pred_matches_monai(shape, kwargs, dtype):
+    from monai.losses import DiceLoss
+
+    z, t = _data(shape, dtype, seed=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = DiceLoss(**_monai_kwargs(kwargs), squared_pred=True)(
+            torch.from_numpy(z), torch.from_numpy(t)[:, None]).numpy()
+    out = dice_loss(z, t, squared_pred=True, **kwargs)
+    assert out.dtype == dtype
+    # MONAI forms Σy² as ‖y‖² from a float32 one-hot (sqrt, then squared) whatever the input
+    # dtype, and Σpy as (‖p‖² + ‖y‖² - ‖p - y‖²)/2: float32 accuracy (measured up to 5e-8
+    # relative in float64); the squared-vs-linear check below is 1e3 times larger than the tolerance
+    tol = 1e-5 if dtype == np.float32 else 1e-6
+    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
+    assert abs(float(out) - float(dice_loss(z, t, **kwargs))) > 1e-3  # the two forms differ on soft p
+
+
+def test_squared_pred_equals_linear_on_hard_inputs():
+    rng = np.random.default_rng(7)
+    y = one_hot(rng.integers(0, 3, size=(2, 6)), 3)
+    hard = one_hot(rng.integers(0, 3, size=(2, 6)), 3)
+    np.testing.assert_allclose(soft_dice(hard, y, squared_pred=True), soft_dice(hard, y))
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_squared_pred_grad_centred_differences(batch):
+    rng = np.random.default_rng(8)
+    p = rng.uniform(0.05, 0.95, size=(2, 3, 4, 3))
+    y = one_hot(rng.integers(0, 3, size=(2, 4, 3)), 3)
+    g = rng.standard_normal((3,) if batch else (2, 3))
+    f = lambda x: float(np.sum(g * soft_dice(x, y, 1e-5, batch=batch, squared_pred=True)))  # noqa: E731
+    analytic = soft_dice_grad(p, y, 1e-5, batch=batch, squared_pred=True, grad_out=g)
+    assert_grad_close(analytic, numerical_grad(f, p))
+    z, t = _data((2, 3, 5), np.float64, seed=9, scale=1.0)
+    f2 = lambda x: float(dice_loss(x, t, squared_pred=True, batch=batch))  # noqa: E731
+    assert_grad_close(dice_loss_grad(z, t, squared_pred=True, batch=batch), numerical_grad(f2, z))
+
+
+GDL_CASES = [  # logits shape, settings, label-map edit; the mistake each catches
+    pytest.param((2, 3, 5, 6), dict(), None, id="2d"),  # weights 1/Σy instead of 1/(Σy)²
+    pytest.param((2, 3, 7), dict(include_background=False), None, id="1d-no-background"),
+    pytest.param((3, 2, 4, 5), dict(batch=True), None, id="2d-batch"),  # weights per batch, not image
+    pytest.param((2, 3, 5, 6), dict(), (2, 0), id="absent-class"),  # inf weight -> largest finite
+    pytest.param((2, 3, 5, 6), dict(batch=True), (2, 0), id="absent-in-one-image-batch"),
+    pytest.param((2, 2, 4, 4), dict(include_background=False), (1, 1), id="no-foreground-at-all"),
+    pytest.param((1, 4, 3, 4, 5), dict(eps=1e-3), (3, 0), id="3d-eps"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, kwargs, edit", GDL_CASES)
+def test_generalized_dice_matches_monai(shape, kwargs, edit, dtype):
+    from monai.losses import GeneralizedDiceLoss
+
+    z, t = _data(shape, dtype, seed=10)
+    if edit is not None:
+        t = _absent(t, *edit)
+    eps = kwargs.get("eps", 1e-5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = GeneralizedDiceLoss(softmax=True, to_onehot_y=True, w_type="square", smooth_nr=eps,
+                                       smooth_dr=eps, include_background=kwargs.get("include_background", True),
+                                       batch=kwargs.get("batch", False))(
+            torch.from_numpy(z), torch.from_numpy(t)[:, None]).numpy()
+    out = generalized_dice_loss(z, t, **kwargs)
+    assert out.dtype == dtype
+    # MONAI forms its weights in float32 whatever the input: float32 tolerance for both dtypes
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_generalized_dice_hand_case():
+    # one image, two classes, 4 pixels: background 3 px, lesion 1 px; weights 1/9 and 1/1
+    p = np.array([[[0.9, 0.8, 0.7, 0.4], [0.1, 0.2, 0.3, 0.6]]])
+    z = np.log(p)
+    t = np.array([[0, 0, 0, 1]])
+    w = np.array([1 / 9, 1.0])
+    num = 2 * (w[0] * (0.9 + 0.8 + 0.7) + w[1] * 0.6)
+    den = w[0] * (2.8 + 3) + w[1] * (1.2 + 1)
+    assert float(generalized_dice_loss(z, t, eps=0)) == pytest.approx(1 - num / den, rel=1e-12)
+
+
+TVERSKY_CASES = [  # logits shape, settings; the mistake each catches
+    pytest.param((2, 3, 5, 6), dict(), id="2d-dice"),
+    pytest.param((2, 3, 5, 6), dict(alpha=0.3, beta=0.7), id="fp-fn-swapped"),  # alpha on FP, beta on FN
+    pytest.param((2, 3, 7), dict(alpha=0.8, beta=0.2, include_background=False), id="1d-no-background"),
+    pytest.param((3, 2, 4, 5), dict(alpha=0.1, beta=0.9, batch=True), id="2d-batch"),
+    pytest.param((1, 3, 3, 4, 5), dict(alpha=1.0, beta=1.0, eps=1e-3), id="3d-jaccard"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, kwargs", TVERSKY_CASES)
+def test_tversky_matches_monai(shape, kwargs, dtype):
+    from monai.losses import TverskyLoss
+
+    z, t = _data(shape, dtype, seed=11)
+    eps = kwargs.get("eps", 1e-5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = TverskyLoss(softmax=True, to_onehot_y=True, alpha=kwargs.get("alpha", 0.5),
+                               beta=kwargs.get("beta", 0.5), smooth_nr=eps, smooth_dr=eps,
+                               include_background=kwargs.get("include_background", True),
+                               batch=kwargs.get("batch", False))(
+            torch.from_numpy(z), torch.from_numpy(t)[:, None]).numpy()
+    out = tversky_loss(z, t, **kwargs)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out, expected, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+def test_tversky_half_half_is_dice_and_asymmetric():
+    z, t = _data((2, 3, 6), np.float64, seed=12)
+    # (TP + eps)/(TP + FP/2 + FN/2 + eps) is Dice with eps doubled: equal exactly at eps = 0
+    np.testing.assert_allclose(tversky_loss(z, t, eps=0), dice_loss(z, t, eps=0), rtol=1e-12)
+    # all-background prediction on a lesion: FN only, so beta (not alpha) sets the loss
+    t = np.array([[0, 0, 1, 1]])
+    z = np.array([[[9.0] * 4, [-9.0] * 4]])
+    hi_beta = float(tversky_loss(z, t, alpha=0.1, beta=0.9, include_background=False))
+    lo_beta = float(tversky_loss(z, t, alpha=0.9, beta=0.1, include_background=False))
+    assert hi_beta > 0.99 and lo_beta > 0.99 and hi_beta > lo_beta
+
+
+FOCAL_CASES = [  # logits shape, settings; the mistake each catches
+    pytest.param((6, 4), dict(), id="no-spatial"),
+    pytest.param((2, 3, 5, 6), dict(gamma=2.0), id="2d"),  # (1-p)^gamma on the wrong class
+    pytest.param((2, 3, 7), dict(gamma=0.5), id="1d-fractional-gamma"),
+    pytest.param((2, 3, 5, 6), dict(gamma=2.0, weight="w"), id="2d-weighted"),  # weighted by w[y]
+    pytest.param((1, 2, 3, 4, 5), dict(gamma=3.0, weight="w"), id="3d-weighted"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, kwargs", FOCAL_CASES)
+def test_focal_matches_monai(shape, kwargs, dtype):
+    from monai.losses import FocalLoss
+
+    z, t = _data(shape, dtype, seed=13)
+    kwargs = _resolve(kwargs, shape[1], dtype)
+    w = kwargs.get("weight")
+    zt = torch.from_numpy(z if z.ndim > 2 else z[..., None])     # MONAI wants a spatial axis
+    tt = torch.from_numpy(t if t.ndim > 1 else t[..., None])[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        monai_map = FocalLoss(use_softmax=True, to_onehot_y=True, gamma=kwargs.get("gamma", 2.0),
+                              weight=None if w is None else torch.from_numpy(w), reduction="none")(zt, tt)
+    per_voxel = monai_map.sum(dim=1).reshape(t.shape).double().numpy()  # zero off the true class
+    tol = 1e-5  # MONAI computes in float32 whatever the input
+    out_none = focal_loss(z, t, reduction="none", **kwargs)
+    assert out_none.dtype == dtype and out_none.shape == t.shape
+    np.testing.assert_allclose(out_none, per_voxel, rtol=tol, atol=1e-7)
+    np.testing.assert_allclose(focal_loss(z, t, reduction="sum", **kwargs), per_voxel.sum(), rtol=tol)
+    denom = t.size if w is None else w[t].sum()
+    np.testing.assert_allclose(focal_loss(z, t, **kwargs), per_voxel.sum() / denom, rtol=tol)
+
+
+@pytest.mark.parametrize("kwargs", CE_OPTIONS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_focal_gamma_zero_is_cross_entropy_exactly(kwargs, dtype):
+    z, t = _data((2, 3, 4, 5), dtype, seed=14)
+    kwargs = _resolve(kwargs, 3, dtype)
+    np.testing.assert_array_equal(focal_loss(z, t, gamma=0.0, **kwargs), cross_entropy(z, t, **kwargs))
+
+
+def test_focal_hand_case_and_down_weighting():
+    z, t = np.array([[np.log(9.0), 0.0]]), np.array([0])  # p_y = 0.9
+    assert float(focal_loss(z, t, gamma=2.0)) == pytest.approx(0.01 * -np.log(0.9), rel=1e-12)
+    # near p_y = 1 the factor (1 - p)^gamma is accurate (expm1), not 0
+    z = np.array([[40.0, 0.0]])
+    assert float(focal_loss(z, t, gamma=1.0)) == pytest.approx(np.exp(-40.0) * np.exp(-40.0), rel=1e-6)
+
+
+LOSS_TWINS = [  # numpy loss, its keyword arguments
+    pytest.param("generalized_dice_loss", dict(), id="gdl"),
+    pytest.param("generalized_dice_loss", dict(include_background=False, batch=True), id="gdl-no-bg-batch"),
+    pytest.param("tversky_loss", dict(alpha=0.3, beta=0.7), id="tversky"),
+    pytest.param("tversky_loss", dict(alpha=0.7, beta=0.3, batch=True, include_background=False), id="tversky-batch"),
+    pytest.param("focal_loss", dict(gamma=2.0), id="focal"),
+    pytest.param("focal_loss", dict(gamma=1.5, weight=np.array([0.5, 1.0, 2.0])), id="focal-weighted"),
+    pytest.param("dice_loss", dict(squared_pred=True), id="dice-squared"),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", LOSS_TWINS)
+def test_torch_twins_equal_numpy_and_their_autograd_equals_centred_differences(name, kwargs):
+    import companion.losses as nl
+    from companion.models import losses as tl
+
+    z, t = _data((2, 3, 3, 4), np.float64, seed=15, scale=1.0)
+    t = _absent(t, 2, image=1)  # an absent class exercises the generalised Dice weights
+    ours = getattr(nl, name)
+    tkw = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    zt = torch.from_numpy(z).requires_grad_(True)
+    value = getattr(tl, name)(zt, torch.from_numpy(t), **tkw)
+    np.testing.assert_allclose(value.item(), float(ours(z, t, **kwargs)), rtol=1e-12)
+    value.backward()
+    numeric = numerical_grad(lambda x: float(ours(x, t, **kwargs)), z)
+    assert_grad_close(zt.grad.numpy(), numeric)
+
+
+# ------------------------------------------------------------------------------------------
 # bad input
 # ------------------------------------------------------------------------------------------
 
@@ -331,6 +553,14 @@ BAD_CALLS = [  # call, exception, message pattern
     pytest.param(lambda: softmax(Z, axis=5), ValueError, r"^axis: expected an axis in \[-3, 3\) of z with 3 dims, got 5", id="softmax-axis"),
     pytest.param(lambda: log_softmax(np.zeros(3)), ValueError, r"^axis: expected an axis in \[-1, 1\)", id="log-softmax-1d-default-axis"),
     pytest.param(lambda: cross_entropy_grad(Z, T, reduction="none", grad_out=np.ones(3)), ValueError, r"^grad_out: expected shape \(2, 4\)", id="grad-out-shape"),
+    pytest.param(lambda: dice_loss(Z, T, squared_pred="yes"), TypeError, r"^squared_pred: expected a bool", id="squared-not-bool"),
+    pytest.param(lambda: generalized_dice_loss(Z, T + 3), ValueError, r"^target: expected class labels", id="gdl-label"),
+    pytest.param(lambda: generalized_dice_loss(Z[:, :1], T, include_background=False), ValueError, r"^include_background: False needs K >= 2", id="gdl-one-class"),
+    pytest.param(lambda: tversky_loss(Z, T, alpha=-0.1), ValueError, r"^alpha: expected a finite number >= 0", id="tversky-alpha"),
+    pytest.param(lambda: tversky_loss(Z, T, beta=float("nan")), ValueError, r"^beta: expected a finite number", id="tversky-beta-nan"),
+    pytest.param(lambda: focal_loss(Z, T, gamma=-1.0), ValueError, r"^gamma: expected a finite number >= 0", id="focal-gamma"),
+    pytest.param(lambda: focal_loss(Z, T.astype(float)), TypeError, r"^target: expected an integer array", id="focal-float-target"),
+    pytest.param(lambda: focal_loss(Z, T, reduction="avg"), ValueError, r"^reduction: expected 'mean'", id="focal-reduction"),
 ]
 
 

@@ -9,6 +9,8 @@ NumPy and train with its twin here.
 - :func:`cross_entropy` — ``F.cross_entropy`` with the book's argument checks.
 - :func:`dice_loss` — ``1 - mean soft Dice`` of the softmax probabilities (Milletari et al. 2016).
 - :func:`composite_loss` — ``alpha * cross_entropy + beta * dice_loss`` (MONAI's ``DiceCELoss``).
+- :func:`generalized_dice_loss`, :func:`tversky_loss`, :func:`focal_loss` — twins of the NumPy
+  functions of the same names.
 - :func:`get_loss` — ``"ce"``, ``"dice"``, ``"composite"`` → a callable ``(logits, target) -> loss``.
 
 References
@@ -26,7 +28,8 @@ import torch.nn.functional as F
 
 from companion._validation import as_positive_float
 
-__all__ = ["cross_entropy", "dice_loss", "composite_loss", "get_loss", "LOSSES"]
+__all__ = ["cross_entropy", "dice_loss", "composite_loss", "generalized_dice_loss", "tversky_loss",
+           "focal_loss", "get_loss", "LOSSES"]
 
 
 def _as_bool(v, name: str) -> bool:
@@ -106,7 +109,7 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tens
 
 
 def dice_loss(logits: torch.Tensor, target: torch.Tensor, *, eps: float = 1e-5,
-              include_background: bool = True, batch: bool = False) -> torch.Tensor:
+              include_background: bool = True, batch: bool = False, squared_pred: bool = False) -> torch.Tensor:
     """Soft Dice loss ``1 - mean(dice)`` with ``dice = (2 Σ p·y + eps) / (Σ p + Σ y + eps)``.
 
     ``p = softmax(logits, dim=1)`` and ``y = one_hot(target)``; sums run over the spatial axes
@@ -124,6 +127,8 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, *, eps: float = 1e-5,
         With False, class 0 is left out of the mean.
     batch : bool, default False
         Sum over the batch before dividing (one Dice per class for the whole batch).
+    squared_pred : bool, default False
+        V-Net's denominator ``Σ p² + Σ y²`` (MONAI's option of the same name).
 
     Returns
     -------
@@ -138,6 +143,18 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, *, eps: float = 1e-5,
     --------
     companion.losses.dice_loss : the NumPy version.
     """
+    probs, onehot, axes, eps = _dice_parts(logits, target, eps, include_background, batch)
+    overlap = torch.sum(probs * onehot, dim=axes)
+    if _as_bool(squared_pred, "squared_pred"):
+        denom = torch.sum(probs * probs, dim=axes) + torch.sum(onehot * onehot, dim=axes)
+    else:
+        denom = torch.sum(probs, dim=axes) + torch.sum(onehot, dim=axes)
+    dice = (2 * overlap + eps) / (denom + eps)
+    return 1 - dice.mean()
+
+
+def _dice_parts(logits, target, eps, include_background, batch):
+    """Checked softmax probabilities, one-hot labels (background dropped if asked), sum axes."""
     _check(logits, target)
     eps = as_positive_float(eps, "eps", allow_zero=True)
     include_background, batch = _as_bool(include_background, "include_background"), _as_bool(batch, "batch")
@@ -151,10 +168,76 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, *, eps: float = 1e-5,
     axes = tuple(range(2, logits.ndim))
     if batch:
         axes = (0,) + axes
+    return probs, onehot, axes, eps
+
+
+def generalized_dice_loss(logits: torch.Tensor, target: torch.Tensor, *, eps: float = 1e-5,
+                          include_background: bool = True, batch: bool = False) -> torch.Tensor:
+    """Generalised Dice loss, weights ``1 / (Σ y_k)²`` (Sudre et al. 2017); MONAI's treatment of an
+    absent class (largest finite weight). Differentiable twin of
+    :func:`companion.losses.generalized_dice_loss` (same arguments, same value).
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S);  result : scalar
+    """
+    probs, onehot, axes, eps = _dice_parts(logits, target, eps, include_background, batch)
     overlap = torch.sum(probs * onehot, dim=axes)
     denom = torch.sum(probs, dim=axes) + torch.sum(onehot, dim=axes)
-    dice = (2 * overlap + eps) / (denom + eps)
-    return 1 - dice.mean()
+    ground = torch.sum(onehot, dim=axes)
+    w = 1.0 / (ground * ground)
+    absent = torch.isinf(w)
+    w = torch.where(absent, torch.zeros_like(w), w)
+    w = torch.where(absent, w.amax(dim=-1, keepdim=True), w)
+    gd = (2 * torch.sum(w * overlap, dim=-1) + eps) / (torch.sum(w * denom, dim=-1) + eps)
+    return 1 - gd.mean()
+
+
+def tversky_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float = 0.5, beta: float = 0.5,
+                 eps: float = 1e-5, include_background: bool = True, batch: bool = False) -> torch.Tensor:
+    """Tversky loss ``1 - mean (TP + eps) / (TP + alpha FP + beta FN + eps)`` (Salehi et al. 2017).
+    Differentiable twin of :func:`companion.losses.tversky_loss`.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S);  result : scalar
+    """
+    alpha = as_positive_float(alpha, "alpha", allow_zero=True)
+    beta = as_positive_float(beta, "beta", allow_zero=True)
+    probs, onehot, axes, eps = _dice_parts(logits, target, eps, include_background, batch)
+    tp = torch.sum(probs * onehot, dim=axes)
+    fp = torch.sum(probs * (1 - onehot), dim=axes)
+    fn = torch.sum((1 - probs) * onehot, dim=axes)
+    return 1 - ((tp + eps) / (tp + alpha * fp + beta * fn + eps)).mean()
+
+
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, *, gamma: float = 2.0,
+               weight: torch.Tensor | None = None, reduction: str = "mean") -> torch.Tensor:
+    """Focal loss ``-w_y (1 - p_y)^gamma log p_y`` (Lin et al. 2017), reduced like
+    :func:`cross_entropy` (``gamma = 0`` gives it). Differentiable twin of
+    :func:`companion.losses.focal_loss`.
+
+    Shapes
+    ------
+    logits : (N, K, *S);  target : (N, *S);  weight : (K,);  result : scalar or (N, *S)
+    """
+    _check(logits, target, min_dims=2)
+    gamma = as_positive_float(gamma, "gamma", allow_zero=True)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction: expected 'mean', 'sum' or 'none', got {reduction!r}")
+    logp = torch.log_softmax(logits, dim=1).gather(1, target.long().unsqueeze(1)).squeeze(1)
+    loss = -logp * (-torch.expm1(logp)) ** gamma if gamma != 0 else -logp
+    if weight is not None:
+        weight = torch.as_tensor(weight, dtype=logits.dtype, device=logits.device)
+        if weight.shape != (logits.shape[1],):
+            raise ValueError(f"weight: expected shape ({logits.shape[1]},), one per class, got {tuple(weight.shape)}")
+        wy = weight[target.long()]
+        loss = loss * wy
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / (loss.numel() if weight is None else wy.sum())
 
 
 def composite_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float = 1.0, beta: float = 1.0,
