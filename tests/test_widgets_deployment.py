@@ -13,7 +13,8 @@ import torch  # noqa: E402
 
 from companion.data import phantom_2d  # noqa: E402
 from companion.train import dice_score, predict  # noqa: E402
-from companion.widgets.deployment import SHIFTS, shift_grid, shift_image, shift_widget, shifted_prediction, zscore  # noqa: E402
+from companion.widgets.deployment import (SHIFTS, predict_resampled, predict_tta, shift_grid, shift_image,  # noqa: E402
+                                          shift_widget, shifted_prediction, zscore)
 
 
 def threshold_model(level: float = 0.75) -> torch.nn.Module:
@@ -30,83 +31,29 @@ def case():
     return phantom_2d(48, n_lesions=2, seed=3)
 
 
-# ---------------------------------------------------------------- shift_image
-@pytest.mark.parametrize("kind", SHIFTS)
-def test_zero_strength_is_identity(kind, case):
-    image, mask = case
-    x, m = shift_image(image, mask, kind, 0.0)
-    assert x.dtype == image.dtype and m.dtype == np.int64
-    np.testing.assert_allclose(x, image, atol=1e-6)
-    np.testing.assert_array_equal(m, mask)
+# ---------------------------------------------------------------- the shifts live in companion.intensity
+def test_shift_functions_are_reexported():
+    import companion.intensity as intensity
 
-
-@pytest.mark.parametrize("s", [0.3, 1.0])
-def test_intensity_is_the_stated_affine_map(s, case):
-    image, mask = case
-    x, m = shift_image(image, mask, "intensity", s)
-    np.testing.assert_allclose(x, (1 + s / 2) * image.astype(np.float64) + s / 10, rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(m, mask)
-
-
-def test_noise_has_the_stated_std_and_is_seeded(case):
-    image, mask = phantom_2d(96, seed=1)
-    x, _ = shift_image(image, mask, "noise", 0.5, seed=4)
-    residual = x.astype(np.float64) - image
-    assert abs(residual.std() - 0.15) < 0.15 * 0.05 and abs(residual.mean()) < 0.01  # 9216 draws
-    np.testing.assert_array_equal(x, shift_image(image, mask, "noise", 0.5, seed=4)[0])
-    assert not np.array_equal(x, shift_image(image, mask, "noise", 0.5, seed=5)[0])
-
-
-@pytest.mark.parametrize("s", [0.4, 1.0])
-def test_blur_of_a_point_has_variance_sigma_squared(s):
-    # the point-spread function of the blur is a Gaussian of sigma = 2.5 s: its second moment is sigma^2
-    delta = np.zeros((41, 41))
-    delta[20, 20] = 1.0
-    psf, _ = shift_image(delta, np.zeros((41, 41), int), "blur", s)
-    r = np.arange(41) - 20
-    assert psf.sum() == pytest.approx(1.0, abs=1e-9)
-    assert (psf.sum(axis=0) * r**2).sum() == pytest.approx((2.5 * s) ** 2, rel=0.02)
-    assert (psf.sum(axis=1) * r**2).sum() == pytest.approx((2.5 * s) ** 2, rel=0.02)
-
-
-@pytest.mark.parametrize("s, size", [(0.5, 40), (1.0, 24)])  # 48 * 2**-0.5 = 33.9 -> 34 -> padded to 40
-def test_spacing_resamples_pads_and_scales_the_area(s, size, case):
-    image, mask = case
-    x, m = shift_image(image, mask, "spacing", s)
-    assert x.shape == m.shape == (size, size)
-    n = int(round(48 * 2**-s))
-    assert np.all(x[n:] == 0) and np.all(x[:, n:] == 0) and np.all(m[n:] == 0)  # padding is air, background
-    assert set(np.unique(m)) <= {0, 1}
-    assert m.sum() / mask.sum() == pytest.approx(2 ** (-2 * s), rel=0.2)  # area scales by f**2
-
-
-def test_zscore_statistics_and_affine_invariance(case):
-    image, _ = case
-    z = zscore(image)
-    assert z.dtype == np.float32
-    assert abs(float(z.mean())) < 1e-5 and float(z.std()) == pytest.approx(1.0, abs=1e-5)
-    for a, b in ((0.5, -0.2), (3.0, 7.0)):
-        np.testing.assert_allclose(zscore(a * image.astype(np.float64) + b), zscore(image.astype(np.float64)),
-                                   atol=1e-10)
-    np.testing.assert_allclose(zscore(-image.astype(np.float64)), -zscore(image.astype(np.float64)), atol=1e-10)
+    assert shift_image is intensity.shift_image and zscore is intensity.zscore and SHIFTS is intensity.SHIFTS
 
 
 # ---------------------------------------------------------------- prediction under shift
 def test_shifted_prediction_scores_its_own_prediction(case):
     image, mask = case
     net = threshold_model()
-    r0 = shifted_prediction(net, image, mask, "intensity", 0.0)
+    r0 = shifted_prediction(net, image, mask, "gain", 0.0)
     np.testing.assert_array_equal(r0.pred, (image > 0.75).astype(np.int64))  # the threshold, by hand
     assert r0.dice == pytest.approx(dice_score(r0.pred, mask, 2)[0]) and r0.dice > 0.9
-    r1 = shifted_prediction(net, image, mask, "intensity", 1.0)
-    assert r1.dice < r0.dice - 0.1  # the bright organ (0.6 -> 1.0) crosses the threshold
+    r1 = shifted_prediction(net, image, mask, "gain", 1.0)
+    assert r1.dice < r0.dice - 0.1  # the body (0.45 -> 0.9) crosses the threshold
     rz = shifted_prediction(net, image, mask, "spacing", 1.0, normalise=True)
     np.testing.assert_array_equal(rz.pred, predict(net, zscore(rz.image)[None]))
 
 
 def test_static_grid(case):
     image, mask = case
-    fig = shift_grid(threshold_model(), image, mask, [("intensity", 0.0), ("blur", 1.0), ("spacing", 1.0)])
+    fig = shift_grid(threshold_model(), image, mask, [("gain", 0.0), ("blur", 1.0), ("spacing", 1.0)])
     assert len(fig.axes) == 6
     assert "Dice" in fig.axes[0].get_title()
 
@@ -115,13 +62,64 @@ def test_widget_updates_on_controls(case):
     image, mask = case
     ui = shift_widget(threshold_model(), image, mask)._companion
     before, png = ui.result, ui.pictures["prediction"].value
-    assert before.kind == "intensity" and before.strength == 0.0
+    assert before.kind == "gain" and before.strength == 0.0
     ui.strength.value = 1.0
     assert ui.result.dice < before.dice - 0.1 and ui.pictures["prediction"].value != png
     ui.kind.value = "spacing"
     assert ui.result.kind == "spacing" and ui.result.image.shape == (24, 24)
     assert ui.result.dice == pytest.approx(dice_score(ui.result.pred, ui.result.mask, 2)[0])
     assert "Dice" in ui.caption.value and ui.last_update_s > 0
+
+
+# ---------------------------------------------------------------- test-time remedies
+def test_predict_resampled_restores_the_training_scale(case):
+    # the phantom at half resolution (2 mm pixels for a model trained at 1 mm): resampled up, predicted,
+    # and read back on the 2 mm grid
+    image, mask = case
+    net = threshold_model()
+    small, small_mask = shift_image(image, mask, "spacing", 1.0, multiple=1)      # 24x24 at 2 mm
+    pred = predict_resampled(net, small, (2.0, 2.0), (1.0, 1.0))
+    assert pred.shape == small.shape and pred.dtype == np.int64
+    # identity spacing: exactly the plain prediction
+    np.testing.assert_array_equal(predict_resampled(net, image, (1.0, 1.0), (1.0, 1.0)), predict(net, image[None]))
+    # by hand: resample up with companion.geometry, threshold, take every second pixel
+    from companion.geometry import resample
+
+    up = resample(small, (2.0, 2.0), (1.0, 1.0))
+    np.testing.assert_array_equal(pred, (up > 0.75).astype(np.int64)[::2, ::2][: small.shape[0], : small.shape[1]])
+
+
+def test_predict_resampled_helps_a_scale_dependent_model(case):
+    # a model that has learnt a size: lesion where a 5x5 box mean is bright (only blobs of >= 5 px).
+    image, mask = phantom_2d(64, n_lesions=3, seed=2)
+    net = torch.nn.Conv2d(1, 2, 5, padding=2, bias=True)
+    with torch.no_grad():
+        net.weight.zero_()
+        net.weight[1] = 1 / 25
+        net.bias.copy_(torch.tensor([0.0, -0.8]))
+    small, small_mask = shift_image(image, mask, "spacing", 1.0, multiple=1)
+    plain = dice_score(predict(net, small[None]), small_mask, 2)[0]
+    fixed = dice_score(predict_resampled(net, small, (2.0, 2.0), (1.0, 1.0)), small_mask, 2)[0]
+    assert fixed > plain + 0.1
+
+
+def test_predict_tta_averages_flipped_predictions(case):
+    image, _ = case
+    x = np.stack([image, image.T])[:, None].astype(np.float32)
+    sym = threshold_model()                           # 1x1 conv: flip-equivariant -> TTA changes nothing
+    from companion.losses import softmax
+    from companion.train import predict_logits
+
+    np.testing.assert_allclose(predict_tta(sym, x), softmax(predict_logits(sym, x).astype(np.float64)), atol=1e-6)
+    torch.manual_seed(0)
+    net = torch.nn.Conv2d(1, 2, 3, padding=1).eval()  # not flip-equivariant: average of the four by hand
+    by_hand = 0
+    for axes in ((), (2,), (3,), (2, 3)):
+        z = net(torch.from_numpy(np.flip(x, axes).copy())).detach().double().softmax(1).numpy()
+        by_hand = by_hand + np.flip(z, axes) / 4
+    p = predict_tta(net, x)
+    np.testing.assert_allclose(p, by_hand, atol=1e-6)
+    np.testing.assert_allclose(p.sum(1), 1, atol=1e-12)
 
 
 # ---------------------------------------------------------------- bad calls
@@ -136,6 +134,10 @@ BAD_CALLS = [
     pytest.param(lambda: shift_image(_IMG, _MASK, "noise", 0.5, seed=-1), ValueError, r"^seed: expected an int >= 0", id="seed"),
     pytest.param(lambda: zscore("image"), TypeError, r"^image: expected a float array", id="zscore-str"),
     pytest.param(lambda: shift_widget("net", _IMG, _MASK), TypeError, r"^model: expected a torch.nn.Module", id="widget-model"),
+    pytest.param(lambda: predict_resampled(threshold_model(), _IMG, (0.0, 1.0), (1.0, 1.0)), ValueError, r"^spacing: expected two spacings > 0", id="resampled-spacing"),
+    pytest.param(lambda: predict_resampled(threshold_model(), _IMG, (1.0, 1.0), (1.0,)), ValueError, r"^train_spacing: expected two", id="resampled-train"),
+    pytest.param(lambda: predict_tta(threshold_model(), _IMG), ValueError, r"^images: expected 4 dims", id="tta-ndim"),
+    pytest.param(lambda: predict_tta("net", _IMG[None, None]), TypeError, r"^model: expected a torch.nn.Module", id="tta-model"),
 ]
 
 

@@ -2,60 +2,33 @@
 
 Three layers, from pure to interactive:
 
-* :func:`shift_image` — pure NumPy/SciPy: one phantom as another scanner or protocol would show
-  it (intensity calibration, noise, blur, pixel spacing), with a strength in ``[0, 1]``;
-  :func:`zscore` — per-image intensity normalisation (nnU-Net's scheme for MR).
+* :func:`shift_image`, :func:`zscore` and ``SHIFTS`` live in :mod:`companion.intensity` (pure
+  NumPy/SciPy: one phantom as another scanner or protocol shows it — MR gain, MR bias field,
+  noise, blur, pixel spacing — and the per-image z-score); they stay importable from here.
 * :func:`shifted_prediction` — one forward pass of a (cached) model on the shifted image: the
   image, mask, prediction, hard Dice and HD95 (:class:`ShiftResult`); :func:`shift_grid` —
   the static view, a figure of a few settings.
+* :func:`predict_resampled` and :func:`predict_tta` — two test-time remedies: resample to the
+  training spacing (from the header) and back, and average the softmax over flipped copies.
 * :func:`shift_widget` — a thin ipywidgets UI: a shift-type dropdown and a strength slider.
-
-The shifts, with strength ``s`` in ``[0, 1]`` (``s = 0`` is the identity):
-
-==============  ===================================================  ===========================
-``intensity``   ``x' = (1 + s/2) x + s/10`` (gain and offset)        another HU calibration or
-                                                                     MR intensity scale
-``noise``       ``x' = x + 0.3 s · N(0, 1)`` (seeded)                 lower dose (CT), faster MR
-``blur``        Gaussian point-spread function, ``σ = 2.5 s`` px      softer reconstruction
-                                                                     kernel, lower resolution
-``spacing``     resampled by ``f = 2^{-s}`` (linear for the image,    a coarser pixel spacing:
-                nearest for the mask), zero-padded to a multiple      the anatomy covers fewer
-                of `multiple` pixels                                  pixels
-==============  ===================================================  ===========================
 
 References: zech2018variable, isensee2021nnunet.
 """
 
 from __future__ import annotations
 
-import io
-import numbers
 import time
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
 from companion._validation import as_float_array, as_int
+from companion.intensity import SHIFTS, shift_image, zscore  # their home; importable from here too
 
-__all__ = ["SHIFTS", "shift_image", "zscore", "ShiftResult", "shifted_prediction", "shift_grid",
-           "shift_widget"]
-
-SHIFTS = ("intensity", "noise", "blur", "spacing")
-
+__all__ = ["SHIFTS", "shift_image", "zscore", "ShiftResult", "shifted_prediction", "predict_resampled",
+           "predict_tta", "shift_grid", "shift_widget"]
 
 # --------------------------------------------------------------------------- checkers
-def _strength(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.floating)) or not 0 <= float(v) <= 1:
-        raise ValueError(f"strength: expected a number in [0, 1], got {v!r}")
-    return float(v)
-
-
-def _kind(kind: Any) -> str:
-    if kind not in SHIFTS:
-        raise ValueError(f"kind: expected one of {SHIFTS}, got {kind!r}")
-    return kind
-
-
 def _mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
     if hasattr(mask, "detach") and hasattr(mask, "numpy"):
         mask = mask.detach().cpu().numpy()
@@ -65,97 +38,6 @@ def _mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
     if m.shape != shape:
         raise ValueError(f"mask: expected the image's shape {shape}, got {m.shape}")
     return m
-
-
-# --------------------------------------------------------------------------- pure functions
-def zscore(image: Any, eps: float = 1e-8) -> np.ndarray:
-    """Per-image z-score normalisation: ``(x - mean(x)) / (std(x) + eps)``.
-
-    Undoes every positive affine intensity change exactly (up to `eps` and rounding):
-    ``zscore(a x + b) = zscore(x)`` for ``a > 0``. nnU-Net normalises MR images this way, one
-    image at a time (CT uses fixed, dataset-wide statistics instead).
-
-    Shapes
-    ------
-    image : any shape (statistics over all of it);  result : the same, dtype kept
-
-    Examples
-    --------
-    >>> x = np.array([0.0, 1.0, 2.0, 3.0])
-    >>> np.allclose(zscore(3 * x + 7), zscore(x))
-    True
-    """
-    x = as_float_array(image, "image")
-    if x.size == 0:
-        raise ValueError("image: expected at least one pixel, got an empty array")
-    return ((x - x.mean()) / (x.std() + eps)).astype(x.dtype, copy=False)
-
-
-def shift_image(image: Any, mask: Any, kind: str, strength: float, *, seed: int = 0,
-                multiple: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """The image (and mask) as a different scanner or protocol would deliver them.
-
-    See the module's table for the four shifts and what they mimic; ``strength = 0`` returns
-    copies of the inputs (for ``"spacing"``, padded to a multiple of `multiple`).
-
-    Parameters
-    ----------
-    image : ndarray of float, (H, W)
-    mask : ndarray of int or bool, (H, W)
-        Labels; only ``"spacing"`` changes them (nearest-neighbour resampling).
-    kind : {"intensity", "noise", "blur", "spacing"}
-    strength : float in [0, 1]
-    seed : int, default 0
-        Seed of the noise.
-    multiple : int, default 8
-        ``"spacing"`` pads the resampled arrays with zeros (air, background) at the bottom and
-        right to a multiple of this (``2**depth`` of the U-Net).
-
-    Returns
-    -------
-    image : ndarray, dtype of the input
-    mask : ndarray of int64
-
-    Shapes
-    ------
-    image, mask : (H, W) -> (H, W), or (H', W') for ``"spacing"`` with
-    ``H' = ceil(round(f H) / multiple) · multiple``
-
-    Raises
-    ------
-    TypeError, ValueError
-        Naming `image`, `mask`, `kind`, `strength`, `seed` or `multiple`.
-
-    Examples
-    --------
-    >>> img, m = np.ones((16, 16), np.float32), np.zeros((16, 16), int)
-    >>> round(float(shift_image(img, m, "intensity", 1.0)[0][0, 0]), 6)
-    1.6
-    >>> shift_image(img, m, "spacing", 1.0)[0].shape
-    (8, 8)
-    """
-    from scipy import ndimage
-
-    x = as_float_array(image, "image", ndim=2)
-    m = _mask(mask, x.shape).astype(np.int64)
-    kind, s = _kind(kind), _strength(strength)
-    seed = as_int(seed, "seed", minimum=0)
-    multiple = as_int(multiple, "multiple", minimum=1)
-    if kind == "intensity":
-        out = (1 + s / 2) * x + s / 10
-    elif kind == "noise":
-        out = x + 0.3 * s * np.random.default_rng(seed).standard_normal(x.shape)
-    elif kind == "blur":
-        out = ndimage.gaussian_filter(x.astype(np.float64), 2.5 * s, mode="nearest") if s > 0 else x.copy()
-    else:
-        f = 2.0 ** -s
-        size = tuple(max(1, int(round(f * n))) for n in x.shape)
-        out = ndimage.zoom(x.astype(np.float64), [a / n for a, n in zip(size, x.shape)], order=1, grid_mode=True,
-                           mode="grid-constant")
-        m = ndimage.zoom(m, [a / n for a, n in zip(size, x.shape)], order=0, grid_mode=True, mode="grid-constant")
-        pad = [(0, -n % multiple) for n in out.shape]
-        out, m = np.pad(out, pad), np.pad(m, pad)
-    return np.asarray(out).astype(x.dtype, copy=False), m.astype(np.int64, copy=False)
 
 
 class ShiftResult(NamedTuple):
@@ -203,6 +85,122 @@ def shifted_prediction(model: Any, image: Any, mask: Any, kind: str, strength: f
                        hausdorff_distance(pred, m, percentile=95), kind, float(strength))
 
 
+# --------------------------------------------------------------------------- test-time remedies
+def predict_resampled(model: Any, image: Any, spacing: Sequence[float], train_spacing: Sequence[float], *,
+                      multiple: int = 8) -> np.ndarray:
+    """Predict an image at the spacing the model was trained on, and return labels on its own grid.
+
+    The header's `spacing` tells how large a pixel is; the image is resampled (linear,
+    :func:`companion.geometry.resample`) to `train_spacing`, zero-padded at the bottom and right
+    to a multiple of `multiple`, predicted, and the label map is resampled back to the input grid
+    (nearest neighbour, sample ``j`` at ``j * spacing`` mm). nnU-Net resamples every case to one
+    target spacing this way.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A 2-D segmentation network.
+    image : ndarray of float, (H, W)
+    spacing, train_spacing : (float, float)
+        ``(row, col)`` pixel spacing in mm of the image and of the training data.
+    multiple : int, default 8
+        ``2**depth`` of the U-Net.
+
+    Returns
+    -------
+    ndarray of int64, (H, W)
+
+    Shapes
+    ------
+    image : (H, W);  result : (H, W)
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming `model`, `image`, `spacing`, `train_spacing` or `multiple`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Conv2d(1, 2, 1)
+    >>> predict_resampled(net, np.zeros((10, 12), np.float32), (2.0, 2.0), (1.0, 1.0)).shape
+    (10, 12)
+    """
+    from torch import nn
+
+    from companion.geometry import resample
+    from companion.train import predict
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    x = as_float_array(image, "image", ndim=2)
+    multiple = as_int(multiple, "multiple", minimum=1)
+    sp = as_float_array(spacing, "spacing", ndim=1).astype(np.float64)
+    tr = as_float_array(train_spacing, "train_spacing", ndim=1).astype(np.float64)
+    for name, v in (("spacing", sp), ("train_spacing", tr)):
+        if v.size != 2 or not np.all(np.isfinite(v)) or np.any(v <= 0):
+            raise ValueError(f"{name}: expected two spacings > 0 (mm), got {v.tolist()}")
+    r = resample(x, sp, tr, order=1)
+    padded = np.pad(r, [(0, -n % multiple) for n in r.shape])
+    pred = predict(model, padded[None].astype(np.float32))[: r.shape[0], : r.shape[1]]
+    # back to the input grid: input pixel j sits at j * spacing mm = (j * spacing / train_spacing) in r
+    idx = [np.minimum(np.floor(np.arange(n) * s / t + 0.5).astype(np.int64), m - 1)
+           for n, s, t, m in zip(x.shape, sp, tr, r.shape)]
+    return pred[np.ix_(*idx)].astype(np.int64)
+
+
+def predict_tta(model: Any, images: Any) -> np.ndarray:
+    """Test-time augmentation: softmax probabilities averaged over the four flips of each image.
+
+    ``p(x) = 1/4 Σ_F F^{-1}(softmax(model(F x)))`` for ``F`` in {identity, vertical flip,
+    horizontal flip, both}: each prediction is flipped back before averaging. The flips are exact
+    symmetries of the task, so the average keeps what the model knows and cancels part of what
+    it does not (nnU-Net mirrors at test time the same way).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A 2-D segmentation network.
+    images : ndarray of float, (N, C, H, W)
+
+    Returns
+    -------
+    ndarray of float64, (N, K, H, W)
+        Averaged probabilities (each pixel's sum over K is 1).
+
+    Shapes
+    ------
+    images : (N, C, H, W);  result : (N, K, H, W)
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming `model` or `images`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Conv2d(1, 2, 1)
+    >>> p = predict_tta(net, np.zeros((1, 1, 4, 4), np.float32))
+    >>> p.shape, bool(np.allclose(p.sum(1), 1))
+    ((1, 2, 4, 4), True)
+    """
+    from torch import nn
+
+    from companion.losses import softmax
+    from companion.train import predict_logits
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    x = as_float_array(images, "images", ndim=4)
+    total = 0.0
+    for axes in ((), (2,), (3,), (2, 3)):
+        flipped = np.ascontiguousarray(np.flip(x, axes)) if axes else x
+        probs = softmax(predict_logits(model, flipped.astype(np.float32)).astype(np.float64))
+        total = total + (np.flip(probs, axes) if axes else probs)
+    return total / 4
+
+
 # --------------------------------------------------------------------------- static view
 WINDOW = (-0.1, 1.3)  # the grey-level window of every picture: intensity shifts stay visible
 
@@ -239,7 +237,7 @@ class _ShiftWidget:
         import ipywidgets as W
 
         self.model, self.image, self.mask, self.normalise, self.seed = model, image, mask, normalise, seed
-        self.kind = W.Dropdown(options=list(SHIFTS), value="intensity", description="shift")
+        self.kind = W.Dropdown(options=list(SHIFTS), value="gain", description="shift")
         self.strength = W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="strength")
         self.pictures = {name: W.Image(format="png") for name in ("image", "prediction", "errors")}
         self.caption = W.HTML()

@@ -1,8 +1,8 @@
 """Exercises of chapter chap-deployment (ids ``deploy.*``): z-score normalisation after an intensity
 shift, the occlusion drop of a linear model, which shift normalisation undoes.
 
-The answers come from companion code: :func:`companion.widgets.deployment.zscore` and
-:func:`~companion.widgets.deployment.shift_image`, :func:`companion.explain.occlusion_sensitivity`
+The answers come from companion code: :func:`companion.intensity.zscore` and
+:func:`~companion.intensity.shift_image`, :func:`companion.explain.occlusion_sensitivity`
 (torch is imported inside ``solve`` only, as the engine requires).
 """
 
@@ -23,7 +23,7 @@ def _zscore_params(rng: np.random.Generator) -> dict:
 
 
 def _zscore_solve(p: dict) -> float:
-    from companion.widgets.deployment import zscore
+    from companion.intensity import zscore
 
     x = np.array(p["values"])
     return float(zscore(p["a"] * x + p["b"])[p["k"]])
@@ -107,8 +107,8 @@ register(Exercise(
 
 
 # --------------------------------------------------------------------------- deploy.which-shift
-WHICH_CHOICES = ("intensity (gain and offset)", "noise", "blur", "spacing", "none of them")
-_KINDS = ("intensity", "noise", "blur", "spacing")
+WHICH_CHOICES = ("gain", "bias field", "noise", "blur", "spacing", "none of them")
+_KINDS = ("gain", "bias", "noise", "blur", "spacing")
 
 
 def _which_params(rng: np.random.Generator) -> dict:
@@ -117,7 +117,7 @@ def _which_params(rng: np.random.Generator) -> dict:
 
 def _which_solve(p: dict) -> str:
     from companion.data import phantom_2d
-    from companion.widgets.deployment import shift_image, zscore
+    from companion.intensity import shift_image, zscore
 
     image, mask = phantom_2d(32, n_lesions=1, seed=p["seed"])
     undone = []
@@ -140,9 +140,12 @@ register(Exercise(
     choices=WHICH_CHOICES,
     hint="Write each shift as a map x -> x' and ask whether z(x') can depend on anything but z(x).",
     misconceptions=(
-        Misconception("noise", lambda p: WHICH_CHOICES[1],
+        Misconception("bias", lambda p: WHICH_CHOICES[1],
+                      "A bias field is a gain that varies across the image: one mean and one standard deviation "
+                      "per image cannot undo a different factor at every pixel."),
+        Misconception("noise", lambda p: WHICH_CHOICES[2],
                       "Noise adds a new random value to every pixel: no rescaling of the whole image removes it."),
-        Misconception("blur", lambda p: WHICH_CHOICES[2],
+        Misconception("blur", lambda p: WHICH_CHOICES[3],
                       "Blur mixes neighbouring pixels: the z-score rescales the image but cannot un-mix them."),
     ),
 ))
