@@ -14,6 +14,12 @@ predicted area of class ``c`` in ``M``.
   a baseline value, averaged over the patches covering each pixel (Zeiler & Fergus 2014). It only
   calls the model forward: a model-agnostic check of the two gradient methods.
 
+The model-randomisation sanity check of Adebayo et al. (2018): :func:`randomised_copy` and
+:func:`cascading_randomisation` re-initialise a model's layers (from the output down), and
+:func:`map_similarity` compares maps of the trained and the randomised model by Spearman rank
+correlation (``scipy.stats.spearmanr``) and SSIM (``skimage.metrics.structural_similarity``). A
+method whose maps stay similar explains the architecture, not what was learnt.
+
 This module uses torch (it is a models-level module, like :mod:`companion.train`); it is not
 imported by ``import companion``. The model is run in eval mode, and its mode is restored.
 
@@ -31,7 +37,8 @@ from torch import nn
 
 from companion._validation import as_int, as_tuple
 
-__all__ = ["class_score", "saliency", "grad_cam", "occlusion_sensitivity"]
+__all__ = ["class_score", "saliency", "grad_cam", "occlusion_sensitivity", "randomised_copy",
+           "cascading_randomisation", "map_similarity"]
 
 SCORES = ("logit", "probability", "area")
 
@@ -384,3 +391,175 @@ def occlusion_sensitivity(model: nn.Module, x: Any, target_class: int, patch: in
                 for region, d in zip(chunk, drops):
                     total[(i,) + region] += d
     return (total / count).numpy().astype(dtype, copy=False)
+
+
+# --------------------------------------------------------------------------- sanity checks (Adebayo et al.)
+def randomised_copy(model: nn.Module, layers: Sequence[nn.Module] | None = None, *, seed: int = 0) -> nn.Module:
+    """A deep copy of `model` whose `layers` (all of it by default) are re-initialised at random.
+
+    Every submodule of the copied layers that has a ``reset_parameters()`` method (convolutions,
+    batch norm — whose running statistics are reset too) draws new parameters from torch's
+    default initialisation. The layer at position ``i`` of ``model.modules()`` draws under
+    ``torch.manual_seed(seed + i)`` in a forked RNG (the global RNG is left alone), so it gets
+    the same values whichever other layers are randomised with it. The original model is not
+    touched; the copy is in eval mode.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    layers : sequence of torch.nn.Module, optional
+        Submodules of `model` to randomise; None = the whole model.
+    seed : int, default 0
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Raises
+    ------
+    TypeError
+        If `model` is not a Module.
+    ValueError
+        If a layer is not a submodule of `model`.
+
+    References
+    ----------
+    adebayo2018sanity
+
+    Examples
+    --------
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Conv2d(2, 2, 1))
+    >>> r = randomised_copy(net, [net[1]], seed=1)
+    >>> bool(torch.equal(r[0].weight, net[0].weight)), bool(torch.equal(r[1].weight, net[1].weight))
+    (True, False)
+    """
+    import copy
+
+    model = _check_model(model)
+    seed = as_int(seed, "seed", minimum=0)
+    targets = [model] if layers is None else [_layer_in(model, layer) for layer in layers]
+    position = {id(m): i for i, m in enumerate(model.modules())}
+    chosen = {id(sub) for target in targets for sub in target.modules()}
+    clone = copy.deepcopy(model)
+    with torch.random.fork_rng(devices=[]):
+        for original, sub in zip(model.modules(), clone.modules()):
+            if id(original) not in chosen:
+                continue
+            torch.manual_seed(seed + position[id(original)])
+            if hasattr(sub, "reset_parameters"):
+                sub.reset_parameters()
+            if hasattr(sub, "reset_running_stats"):
+                sub.reset_running_stats()
+    return clone.eval()
+
+
+def cascading_randomisation(model: nn.Module, *, seed: int = 0) -> list[tuple[str, nn.Module]]:
+    """Adebayo et al.'s cascading randomisation: copies with more and more top-level blocks
+    re-initialised, from the output (the last child module with parameters) down to the input.
+
+    Returns ``[(name, copy), ...]``; the ``k``-th copy has the last ``k + 1`` parameterised
+    children of `model` randomised (``name`` is the child just added). The last copy is fully
+    random. Each copy is made by :func:`randomised_copy` with the same `seed`, so the layers
+    randomised in one stage keep their random values in the next ones.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    seed : int, default 0
+
+    Returns
+    -------
+    list of (str, torch.nn.Module)
+
+    Raises
+    ------
+    TypeError
+        If `model` is not a Module.
+    ValueError
+        If `model` has no child module with parameters.
+
+    References
+    ----------
+    adebayo2018sanity
+
+    Examples
+    --------
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Conv2d(2, 2, 1))
+    >>> [name for name, _ in cascading_randomisation(net)]
+    ['2', '0']
+    """
+    model = _check_model(model)
+    children = [(name, child) for name, child in model.named_children()
+                if any(True for _ in child.parameters())]
+    if not children:
+        raise ValueError("model: expected child modules with parameters to randomise, got none")
+    stages, chosen = [], []
+    for name, child in reversed(children):
+        chosen.insert(0, child)
+        stages.append((name, randomised_copy(model, list(chosen), seed=seed)))
+    return stages
+
+
+def map_similarity(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Spearman rank correlation and SSIM between two stacks of maps, image by image.
+
+    Adebayo et al. (2018) compare the map of the trained model with that of the randomised one:
+    the Spearman rank correlation of the pixel values (``scipy.stats.spearmanr``; on absolute
+    values, so a sign flip does not count as a change) and the structural similarity index
+    (``skimage.metrics.structural_similarity``) of the absolute maps, each scaled by its own
+    maximum into ``[0, 1]`` (``data_range=1``). High values: the map did not change when the
+    weights did.
+
+    Parameters
+    ----------
+    a, b : array_like of float
+        Two stacks of 2-D maps of the same shape.
+
+    Returns
+    -------
+    spearman, ssim : ndarray of float64, (N,)
+        Per image; a constant map has no rank order: its Spearman value is nan.
+
+    Shapes
+    ------
+    a, b : (N, H, W);  results : (N,)
+
+    Raises
+    ------
+    TypeError
+        If `a` or `b` are not numeric.
+    ValueError
+        If they are not 3-D or differ in shape, or a map is smaller than 7x7 (SSIM's window).
+
+    References
+    ----------
+    adebayo2018sanity
+
+    Examples
+    --------
+    >>> m = np.random.default_rng(0).random((2, 16, 16))
+    >>> rho, ssim = map_similarity(m, 3 * m)
+    >>> np.allclose(rho, 1), np.allclose(ssim, 1)
+    (True, True)
+    """
+    import warnings
+
+    from scipy.stats import spearmanr
+    from skimage.metrics import structural_similarity
+
+    from companion._validation import as_float_array
+
+    x = np.abs(as_float_array(a, "a", ndim=3).astype(np.float64))
+    y = np.abs(as_float_array(b, "b", ndim=3).astype(np.float64))
+    if x.shape != y.shape:
+        raise ValueError(f"b: expected the shape of a {x.shape}, got {y.shape}")
+    if min(x.shape[1:]) < 7:
+        raise ValueError(f"a: expected maps of at least 7x7 pixels (SSIM's window), got {x.shape[1:]}")
+    rho, ssim = np.empty(len(x)), np.empty(len(x))
+    for i, (u, v) in enumerate(zip(x, y)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # constant input: spearmanr warns and returns nan
+            rho[i] = spearmanr(u.ravel(), v.ravel()).statistic
+        un, vn = (w / w.max() if w.max() > 0 else w for w in (u, v))
+        ssim[i] = structural_similarity(un, vn, data_range=1.0)
+    return rho, ssim

@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from companion.explain import class_score, grad_cam, occlusion_sensitivity, saliency
+from companion.explain import (cascading_randomisation, class_score, grad_cam, map_similarity,
+                               occlusion_sensitivity, randomised_copy, saliency)
 
 
 class Diagonal(nn.Module):
@@ -215,6 +216,62 @@ def test_occlusion_keeps_dtype_and_3d():
     np.testing.assert_allclose(occ[0], np.kron(blocks, np.ones((2, 2, 2))), rtol=1e-5, atol=1e-6)
 
 
+# ---------------------------------------------------------------- sanity checks (Adebayo et al.)
+def _bn_net(seed=0):
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(), nn.Conv2d(3, 2, 1))
+    net[1].running_mean.fill_(0.5)  # as if trained
+    return net.eval()
+
+
+def test_randomised_copy_changes_only_the_chosen_layers():
+    net = _bn_net()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    state_rng = torch.get_rng_state()
+    r = randomised_copy(net, [net[3]], seed=3)
+    assert torch.equal(torch.get_rng_state(), state_rng)                     # global RNG untouched
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, before[k])                                      # original untouched
+    assert torch.equal(r[0].weight, net[0].weight) and torch.equal(r[1].running_mean, net[1].running_mean)
+    assert not torch.equal(r[3].weight, net[3].weight) and not r.training
+    # torch's own default initialisation under the stated seed (layer 4 of net.modules())
+    torch.manual_seed(3 + 4)
+    fresh = nn.Conv2d(3, 2, 1)
+    assert torch.equal(r[3].weight, fresh.weight) and torch.equal(r[3].bias, fresh.bias)
+    full = randomised_copy(net, seed=3)
+    assert torch.equal(full[1].running_mean, torch.zeros(3))                 # BN statistics reset too
+    assert torch.equal(full[3].weight, r[3].weight)                          # same values whatever else is randomised
+
+
+def test_cascading_randomisation_goes_from_the_output_down():
+    net = _bn_net()
+    stages = cascading_randomisation(net, seed=1)
+    assert [name for name, _ in stages] == ["3", "1", "0"]                  # ReLU has no parameters
+    first, last = stages[0][1], stages[-1][1]
+    assert torch.equal(first[0].weight, net[0].weight) and not torch.equal(first[3].weight, net[3].weight)
+    assert torch.equal(first[3].weight, last[3].weight)                      # kept in the later stages
+    assert not torch.equal(last[0].weight, net[0].weight)
+
+
+def test_map_similarity_equals_scipy_and_skimage():
+    from scipy.stats import spearmanr
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(0)
+    a = rng.random((3, 12, 10))
+    b = a + 0.5 * rng.random((3, 12, 10))
+    rho, ssim = map_similarity(a, -b)                                         # signs are ignored
+    for i in range(3):
+        assert rho[i] == pytest.approx(spearmanr(a[i].ravel(), b[i].ravel()).statistic, abs=1e-12)
+        assert ssim[i] == pytest.approx(structural_similarity(a[i] / a[i].max(), b[i] / b[i].max(), data_range=1.0))
+    same = map_similarity(a, 5 * a)                                          # scale-free: identical maps
+    np.testing.assert_allclose(same, 1.0, atol=1e-12)
+    rho0, ssim0 = map_similarity(rng.random((20, 16, 16)), rng.random((20, 16, 16)))
+    assert abs(rho0.mean()) < 0.05 and abs(ssim0.mean()) < 0.1                # independent maps: near 0
+    const = map_similarity(np.ones((1, 8, 8)), a[:1, :8, :8])
+    assert np.isnan(const[0][0])
+
+
 # ---------------------------------------------------------------- bad calls
 _NET = nn.Conv2d(1, 2, 1)
 _X = np.zeros((1, 1, 4, 4), np.float32)
@@ -234,6 +291,12 @@ BAD_CALLS = [
     pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, stride=(1, 2, 3)), ValueError, r"^stride: expected an int or 2 ints", id="stride-len"),
     pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, baseline="air"), TypeError, r"^baseline: expected a finite real", id="baseline-str"),
     pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, score="dice"), ValueError, r"^score: expected one of", id="score"),
+    pytest.param(lambda: randomised_copy("net"), TypeError, r"^model: expected a torch.nn.Module", id="random-model"),
+    pytest.param(lambda: randomised_copy(_NET, [nn.Conv2d(1, 1, 1)]), ValueError, r"^layer: expected a submodule", id="random-layer"),
+    pytest.param(lambda: cascading_randomisation(nn.ReLU()), ValueError, r"^model: expected child modules with parameters", id="cascade-empty"),
+    pytest.param(lambda: map_similarity(np.ones((1, 8, 8)), np.ones((1, 8, 9))), ValueError, r"^b: expected the shape of a", id="sim-shape"),
+    pytest.param(lambda: map_similarity(np.ones((1, 5, 5)), np.ones((1, 5, 5))), ValueError, r"^a: expected maps of at least 7x7", id="sim-small"),
+    pytest.param(lambda: map_similarity(np.ones((8, 8)), np.ones((8, 8))), ValueError, r"^a: expected 3 dims", id="sim-ndim"),
 ]
 
 

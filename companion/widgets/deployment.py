@@ -26,7 +26,7 @@ from companion._validation import as_float_array, as_int
 from companion.intensity import SHIFTS, shift_image, zscore  # their home; importable from here too
 
 __all__ = ["SHIFTS", "shift_image", "zscore", "ShiftResult", "shifted_prediction", "predict_resampled",
-           "predict_tta", "shift_grid", "shift_widget"]
+           "predict_tta", "AugmentedDataset", "shift_grid", "shift_widget"]
 
 # --------------------------------------------------------------------------- checkers
 def _mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -199,6 +199,59 @@ def predict_tta(model: Any, images: Any) -> np.ndarray:
         probs = softmax(predict_logits(model, flipped.astype(np.float32)).astype(np.float64))
         total = total + (np.flip(probs, axes) if axes else probs)
     return total / 4
+
+
+class AugmentedDataset:
+    """A segmentation dataset seen through random augmentation (and optionally the z-score).
+
+    Every ``dataset[i]`` draws a fresh augmentation from one seeded generator
+    (:func:`companion.intensity.augment`), so a training run that reads the items in a seeded
+    order (``fit(..., seed=...)``, ``num_workers=0``) is reproducible.
+
+    Parameters
+    ----------
+    dataset : sequence of (image (1, H, W) tensor, mask (H, W) tensor)
+        E.g. :func:`companion.data.segmentation_dataset`.
+    seed : int
+        Seed of the augmentation generator.
+    normalise : bool, default False
+        Apply :func:`zscore` after the augmentation (for a model trained on z-scored images).
+    **augment_kwargs
+        Passed to :func:`companion.intensity.augment` (probabilities and ranges).
+
+    Examples
+    --------
+    >>> from companion.data import segmentation_dataset
+    >>> ds = AugmentedDataset(segmentation_dataset(2, 16, seed=0), seed=1, normalise=True)
+    >>> x, y = ds[0]
+    >>> tuple(x.shape), tuple(y.shape), len(ds)
+    ((1, 16, 16), (16, 16), 2)
+    """
+
+    def __init__(self, dataset: Any, seed: int, *, normalise: bool = False, **augment_kwargs: Any) -> None:
+        from companion.intensity import augment
+
+        if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
+            raise TypeError(f"dataset: expected a sequence of (image, mask) pairs, got {type(dataset).__name__}")
+        self.dataset, self.normalise, self.kwargs = dataset, bool(normalise), augment_kwargs
+        self.rng = np.random.default_rng(as_int(seed, "seed", minimum=0))
+        augment(np.zeros((2, 2)), np.zeros((2, 2), int), np.random.default_rng(0), **augment_kwargs)  # check them now
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int):
+        import torch
+
+        from companion.intensity import augment
+
+        image, mask = self.dataset[i]
+        x = image.numpy() if hasattr(image, "numpy") else np.asarray(image)
+        y = mask.numpy() if hasattr(mask, "numpy") else np.asarray(mask)
+        xa, ya = augment(x[0], y, self.rng, **self.kwargs)
+        if self.normalise:
+            xa = zscore(xa)
+        return torch.from_numpy(np.ascontiguousarray(xa[None], dtype=x.dtype)), torch.from_numpy(np.ascontiguousarray(ya))
 
 
 # --------------------------------------------------------------------------- static view
