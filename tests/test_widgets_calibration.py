@@ -11,7 +11,9 @@ import pytest
 
 from companion.calibration import expected_calibration_error, top_label
 from companion.losses import softmax
-from companion.widgets.calibration import reliability_at_temperature, reliability_grid, temperature_widget
+from companion.calibration import reliability_diagram
+from companion.widgets.calibration import (draw_confidence_histogram, reliability_at_temperature, reliability_grid,
+                                           temperature_widget)
 
 
 def _data():
@@ -49,3 +51,18 @@ def test_bad_temperature():
     z, t = _data()
     with pytest.raises(ValueError, match=r"^temperature: expected a finite number > 0"):
         reliability_at_temperature(z, t, 0.0)
+
+
+def test_confidence_histogram_heights_are_bin_shares():
+    import matplotlib.pyplot as plt
+
+    z, t = _data()
+    rel = reliability_diagram(*top_label(softmax(z), t))
+    fig, ax = plt.subplots()
+    bars = draw_confidence_histogram(rel, ax)
+    heights = np.array([b.get_height() for b in bars])
+    np.testing.assert_allclose(heights, rel.counts / rel.counts.sum())
+    assert heights.sum() == pytest.approx(1.0) and ax.get_yscale() == "log"
+    # the bins are those of the reliability diagram: (lo, hi], as many as rel.counts
+    assert len(bars) == len(rel.counts) == 15
+    plt.close(fig)

@@ -3,7 +3,9 @@
 * :func:`reliability_at_temperature` — pure NumPy: top-label reliability statistics of
   ``softmax(logits / T)`` (companion.losses, companion.calibration);
 * :func:`draw_reliability` / :func:`reliability_grid` — matplotlib drawings (the static view and
-  the chapter's comparison of losses);
+  the chapter's comparison of losses); :func:`draw_confidence_histogram` — the share of
+  predictions in each bin, drawn under a reliability diagram (log scale: most voxels sit in the
+  last bin);
 * :func:`temperature_widget` — the ipywidgets UI: a slider for ``T``.
 
 A bar below the diagonal is a bin where the model is right less often than it claims
@@ -22,7 +24,8 @@ from companion._validation import as_int, as_positive_float
 from companion.calibration import Reliability, reliability_diagram, top_label
 from companion.losses import softmax
 
-__all__ = ["reliability_at_temperature", "draw_reliability", "reliability_grid", "temperature_widget"]
+__all__ = ["reliability_at_temperature", "draw_reliability", "draw_confidence_histogram", "reliability_grid",
+           "temperature_widget"]
 
 
 def reliability_at_temperature(logits: Any, target: Any, temperature: float = 1.0, *,
@@ -68,6 +71,42 @@ def draw_reliability(rel: Reliability, ax: Any, title: str = "") -> dict:
         ax.set_title(title, fontsize=8)
     ax.legend(fontsize=6, loc="lower right", frameon=False)
     return art
+
+
+def draw_confidence_histogram(rel: Reliability, ax: Any, *, log: bool = True) -> Any:
+    """Bars of the share of predictions per confidence bin (the histogram under a reliability diagram).
+
+    A reliability diagram shows every non-empty bin with the same weight; this panel shows how
+    many predictions each bin holds, so that a large gap in a nearly empty bin is not mistaken for
+    a large calibration error. On a log axis (default) the share of the last bin, often above
+    0.95 for a segmentation, and the few voxels in the middle bins are both readable.
+
+    Parameters
+    ----------
+    rel : Reliability
+        From :func:`companion.calibration.reliability_diagram`.
+    ax : matplotlib Axes
+    log : bool, default True
+        Logarithmic y axis (from 1e-5 to 1).
+
+    Returns
+    -------
+    BarContainer
+        The bars; their heights are ``rel.counts / rel.counts.sum()``.
+    """
+    centres = (rel.edges[:-1] + rel.edges[1:]) / 2
+    share = rel.counts / rel.counts.sum()
+    bars = ax.bar(centres, share, width=(rel.edges[1] - rel.edges[0]) * 0.95, color="0.45")
+    ax.set_xlim(0, 1)
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(1e-5, 1.5)
+    else:
+        ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence", fontsize=7)
+    ax.set_ylabel("share of voxels", fontsize=7)
+    ax.tick_params(labelsize=7)
+    return bars
 
 
 def _update(rel: Reliability, art: dict) -> None:
