@@ -248,6 +248,8 @@ BAD_CALLS = [
     pytest.param(lambda: segmentation_dataset(4, size=10), ValueError, r"^size: expected an int >= 16", id="ds-size"),
     pytest.param(lambda: segmentation_dataset(4)[4], IndexError, r"^i: expected an index in \[0, 4\)", id="ds-index"),
     pytest.param(lambda: segmentation_dataset(4)["a"], TypeError, r"^i: expected an int index", id="ds-index-type"),
+    pytest.param(lambda: segmentation_dataset(4, realistic=1), TypeError, r"^realistic: expected True or False", id="ds-realistic"),
+    pytest.param(lambda: phantom_2d(32, realistic="yes"), TypeError, r"^realistic: expected True or False", id="realistic-str"),
 ]
 
 
@@ -278,3 +280,59 @@ def test_load_ct_series_matches_pydicom():
     assert z == sorted(z, reverse=True)  # numbered head to feet: instance order is not +z order
     with pytest.raises(ValueError, match=r"^name: expected one of"):
         load_ct_series("CT3")
+
+
+# ------------------------------------------------------------------------------------------
+# Realistic phantoms (issue 13: a task a global threshold cannot solve)
+# ------------------------------------------------------------------------------------------
+
+def _stack(ds):
+    xs, ms = zip(*(ds[i] for i in range(len(ds))))
+    return np.stack([x[0].numpy() for x in xs]), np.stack([m.numpy() for m in ms])
+
+
+def test_realistic_default_unchanged_and_item_format():
+    torch = pytest.importorskip("torch")
+    plain, explicit = segmentation_dataset(3, size=32, seed=5), segmentation_dataset(3, size=32, seed=5, realistic=False)
+    real = segmentation_dataset(3, size=32, seed=5, realistic=True)
+    for i in range(3):
+        assert torch.equal(plain[i][0], explicit[i][0])
+        image, mask = real[i]
+        assert image.shape == (1, 32, 32) and image.dtype == torch.float32
+        assert mask.shape == (32, 32) and mask.dtype == torch.int64 and 1 <= mask.sum()
+        assert not torch.equal(image, plain[i][0])
+    assert torch.equal(real[2][0], segmentation_dataset(3, size=32, seed=5, realistic=True)[2][0])
+    assert "realistic=True" in repr(real)
+
+
+def test_realistic_lesions_overlap_normal_tissue_in_intensity():
+    """No intensity separates lesion from non-lesion pixels: the distributions overlap broadly."""
+    x, m = _stack(segmentation_dataset(24, size=48, seed=1, realistic=True))
+    les, body = x[m == 1], x[(m == 0) & (x > 0.2)]
+    lo, hi = np.percentile(les, [10, 90])
+    assert np.mean((body > lo) & (body < hi)) > 0.5      # most body pixels lie inside the lesion range
+    assert abs(np.median(les) - np.median(body)) < 0.1   # medians within two noise levels
+
+
+def test_realistic_best_threshold_fails_where_default_succeeds():
+    from companion.baselines import best_global_threshold, threshold_segment
+    from companion.metrics import mean_foreground_dice
+
+    for realistic, lo, hi in ((False, 0.95, 1.0), (True, 0.0, 0.5)):
+        x, m = _stack(segmentation_dataset(24, size=48, seed=1, realistic=realistic))
+        xv, mv = _stack(segmentation_dataset(24, size=48, seed=2, realistic=realistic))
+        t = best_global_threshold(x, m)
+        d = mean_foreground_dice(np.stack([threshold_segment(a, t) for a in xv]), mv, per_image=True)
+        assert lo <= d <= hi, (realistic, d)
+
+
+def test_realistic_phantom_fast_and_fits_at_small_sizes():
+    import time
+
+    t0 = time.process_time()
+    for seed in range(40):
+        image, mask = phantom_2d(48, n_lesions=3, seed=seed, realistic=True)
+        assert mask.sum() > 0 and np.isfinite(image).all() and image.min() >= 0
+    assert (time.process_time() - t0) / 40 < 0.05
+    for size in (16, 24, 32):
+        assert phantom_2d(size, n_lesions=3, seed=0, realistic=True)[1].sum() > 0
