@@ -520,11 +520,22 @@ def _slice_from_dataset(ds: Any) -> ImageSlice:
     )
 
 
-def load_ct_slice() -> ImageSlice:
-    """pydicom's bundled CT sample (``CT_small.dcm``) in Hounsfield units, read offline.
+#: The single CT slices bundled with pydicom: name -> file. "CT_small": 128 x 128 pixels of
+#: 0.661468 mm (GE); "693_J2KI": 512 x 512 pixels of 0.478516 mm, JPEG 2000 (lossy) compressed,
+#: decoded by Pillow. Two scanners' pixel spacings: a real spacing shift.
+CT_SLICES = {"CT_small": "CT_small.dcm", "693_J2KI": "693_J2KI.dcm"}
 
-    ``HU = RescaleSlope * stored + RescaleIntercept`` (slope 1, intercept -1024 in this file);
-    128 x 128 pixels of 0.661468 mm, slice thickness 5 mm.
+
+def load_ct_slice(name: str = "CT_small") -> ImageSlice:
+    """pydicom's bundled CT sample (``CT_small.dcm`` by default) in Hounsfield units, read offline.
+
+    ``HU = RescaleSlope * stored + RescaleIntercept`` (slope 1, intercept -1024 in both files);
+    ``"CT_small"``: 128 x 128 pixels of 0.661468 mm, slice thickness 5 mm; ``"693_J2KI"``:
+    512 x 512 pixels of 0.478516 mm, slice thickness 5 mm (JPEG 2000, lossy; Pillow decodes it).
+
+    Parameters
+    ----------
+    name : {"CT_small", "693_J2KI"}, default "CT_small"
 
     Returns
     -------
@@ -542,8 +553,12 @@ def load_ct_slice() -> ImageSlice:
     >>> ct = load_ct_slice()
     >>> ct.pixels.shape, ct.spacing, ct.units
     ((128, 128), (0.661468, 0.661468), 'HU')
+    >>> load_ct_slice("693_J2KI").spacing
+    (0.478516, 0.478516)
     """
-    return _load_dicom("CT_small.dcm")
+    if name not in CT_SLICES:
+        raise ValueError(f"name: expected one of {sorted(CT_SLICES)}, got {name!r}")
+    return _load_dicom(CT_SLICES[name])
 
 
 #: The CT series bundled with pydicom (its ``dicomdirtests`` folder): name -> folder.

@@ -200,6 +200,17 @@ def test_load_ct_slice_in_hounsfield_units_with_pydicom_geometry():
     assert abs(float(np.median(ct.pixels))) < 100
 
 
+def test_load_ct_slice_693_a_second_scanner_spacing():
+    ct = load_ct_slice("693_J2KI")
+    ds = _pydicom_dataset("693_J2KI.dcm")
+    assert ct.pixels.shape == (512, 512) and ct.spacing == (0.478516, 0.478516) and ct.units == "HU"
+    expected = ds.pixel_array.astype(np.float64) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    np.testing.assert_array_equal(ct.pixels, expected.astype(np.float32))
+    assert (ct.pixels < -800).mean() > 0.05 and abs(float(np.median(ct.pixels[ct.pixels > -500]))) < 150
+    with pytest.raises(ValueError, match=r"^name: expected one of"):
+        load_ct_slice("CT_large")
+
+
 def test_load_mr_slice_geometry():
     mr = load_mr_slice()
     ds = _pydicom_dataset("MR_small.dcm")
