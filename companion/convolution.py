@@ -79,6 +79,7 @@ __all__ = [
     "convolve",
     "correlate_backward",
     "correlate_naive",
+    "conv_transpose",
     "output_size",
 ]
 
@@ -461,24 +462,135 @@ def correlate_backward(grad_out: Any, x: Any, w: Any, *, stride: IntOrTuple = 1,
     g = grad_out.reshape(grad_out.shape[0], grad_out.shape[1], -1)  # (N, C_out, P)
     grad_w = np.tensordot(g, cols, axes=([0, 2], [0, 2])).reshape(w.shape)
 
-    # grad_x: zero-dilate grad_out by the stride, pad to full size, correlate with the flipped,
-    # channel-transposed kernel
+    grad_x = _input_grad(grad_out, w, x.shape[2:], a.stride, a.padding, a.dilation)
+    return grad_x, grad_w, grad_bias
+
+
+def _input_grad(grad_out: np.ndarray, w: np.ndarray, in_spatial: Sequence[int], stride: Sequence[int],
+                padding: Sequence[int], dilation: Sequence[int]) -> np.ndarray:
+    """Input gradient of a correlation with kernel ``w (C_out, C_in, *K)`` whose input had spatial
+    size `in_spatial`: zero-dilate `grad_out` by the stride, pad it to "full" size, correlate with
+    the flipped, channel-transposed kernel, cut off the padding. Also the transposed convolution."""
+    nd = grad_out.ndim - 2
+    spatial = tuple(range(2, 2 + nd))
+    kernel, out_shape = w.shape[2:], grad_out.shape[2:]
     dilated = grad_out
-    if any(s > 1 for s in a.stride):
-        size = tuple(s * (o - 1) + 1 for s, o in zip(a.stride, a.out_shape))
+    if any(s > 1 for s in stride):
+        size = tuple(s * (o - 1) + 1 for s, o in zip(stride, out_shape))
         dilated = np.zeros(grad_out.shape[:2] + size, dtype=grad_out.dtype)
-        dilated[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in a.stride)] = grad_out
-    full = [d * (k - 1) for k, d in zip(kernel, a.dilation)]
+        dilated[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)] = grad_out
+    full = [d * (k - 1) for k, d in zip(kernel, dilation)]
     # input samples past the last window (the stride's remainder) receive no gradient
     unused = [n + 2 * p - (d * (k - 1) + 1) - s * (o - 1)
-              for n, p, k, d, s, o in zip(x.shape[2:], a.padding, kernel, a.dilation, a.stride, a.out_shape)]
+              for n, p, k, d, s, o in zip(in_spatial, padding, kernel, dilation, stride, out_shape)]
     w_t = np.flip(w, axis=spatial).swapaxes(0, 1)  # (C_in, C_out, *K), flipped
     padded = _pad(dilated, full, [f + u for f, u in zip(full, unused)])
-    padded_shape = tuple(n + 2 * p for n, p in zip(x.shape[2:], a.padding))
-    grad_x_pad = _correlate(padded, w_t, (1,) * nd, (0,) * nd, a.dilation, padded_shape)
-    crop = (slice(None), slice(None)) + tuple(slice(p, p + n) for p, n in zip(a.padding, x.shape[2:]))
-    grad_x = np.ascontiguousarray(grad_x_pad[crop])
-    return grad_x, grad_w, grad_bias
+    padded_shape = tuple(n + 2 * p for n, p in zip(in_spatial, padding))
+    grad_x_pad = _correlate(padded, w_t, (1,) * nd, (0,) * nd, dilation, padded_shape)
+    crop = (slice(None), slice(None)) + tuple(slice(p, p + n) for p, n in zip(padding, in_spatial))
+    return np.ascontiguousarray(grad_x_pad[crop])
+
+
+def conv_transpose(x: Any, w: Any, bias: Any = None, *, stride: IntOrTuple = 1, padding: IntOrTuple = 0,
+                   output_padding: IntOrTuple = 0, dilation: IntOrTuple = 1) -> np.ndarray:
+    """Transposed convolution: the input gradient of a strided correlation, used as a layer.
+
+    A correlation ``y = correlate(z, w, stride=s, padding=p, dilation=d)`` with kernel
+    ``w (C_in, C_out, *K)`` maps ``z (N, C_out, *S_out)`` to ``y (N, C_in, *S)``; it is linear,
+    ``y = A z``. The transposed convolution is the transposed map: ``conv_transpose(x, w) = A^T x``,
+    i.e. exactly ``correlate_backward(x, z, w, ...)``'s ``grad_x``. Each input sample scatters a
+    copy of the kernel, scaled by its value, into the output at ``s`` times its position, and the
+    copies are summed where they overlap:
+
+    ``out[n, o, s*i - p + d*k] += x[n, c, i] * w[c, o, k]`` (+ ``bias[o]``),
+
+    so a stride ``s`` *up*-samples by ``s``. Along each axis the output has
+    ``(S - 1) s - 2p + d(k - 1) + output_padding + 1`` samples; `output_padding` (< s or < d)
+    picks one of the ``s`` input sizes a stride-``s`` correlation maps to the same output size.
+    When the kernel size is not a multiple of the stride the copies overlap unevenly and a
+    constant input gives a periodic output: the *checkerboard artefact* (odena2016deconvolution).
+
+    Parameters
+    ----------
+    x : ndarray
+        Input ``(N, C_in, *S)``, 1-, 2- or 3-D by ``x.ndim`` (3, 4 or 5).
+    w : ndarray
+        Kernels in torch's layout for transposed convolution, ``(C_in, C_out, *K)`` (the layout of
+        ``ConvTranspose{1,2,3}d.weight``; note C_in first).
+    bias : ndarray, optional
+        ``(C_out,)``.
+    stride, padding, output_padding, dilation : int or tuple of int
+        One entry per spatial axis; `padding` removes ``p`` samples from both ends of the output.
+
+    Returns
+    -------
+    ndarray
+        ``(N, C_out, *S_out)``, in the dtype of `x`; equal to ``F.conv_transpose{1,2,3}d``
+        (groups=1).
+
+    Shapes
+    ------
+    x : (N, C_in, *S);  w : (C_in, C_out, *K);  bias : (C_out,);  result : (N, C_out, *S_out),
+    ``S_out = (S - 1) s - 2p + d(k - 1) + output_padding + 1``
+
+    Raises
+    ------
+    TypeError
+        For non-numeric input or mixed float precisions.
+    ValueError
+        For wrong dims, ``w.shape[0] != x.shape[1]``, a bias of the wrong length, an
+        `output_padding` not smaller than the stride or the dilation, or an empty output;
+        the message names the argument.
+
+    See Also
+    --------
+    correlate_backward : its ``grad_x`` is this function.
+
+    References
+    ----------
+    ``dumoulin2016guide``, chapter 4; ``odena2016deconvolution``.
+
+    Examples
+    --------
+    >>> conv_transpose(np.array([[[1.0, 2.0]]]), np.array([[[1.0, 1.0, 1.0]]]), stride=2)
+    array([[[1., 1., 3., 2., 2.]]])
+    """
+    x = _check_x(x)
+    nd = x.ndim - 2
+    w = _like_x(w, "w", x.dtype)
+    if w.ndim != x.ndim:
+        raise ValueError(f"w: expected {x.ndim} dims (C_in, C_out, {_KERNEL_LETTERS[nd]}) for "
+                         f"{nd}-D input, got {w.ndim} (shape {w.shape})")
+    if min(w.shape) < 1:
+        raise ValueError(f"w: expected no empty axis, got shape {w.shape}")
+    if w.shape[0] != x.shape[1]:
+        raise ValueError(f"w: expected C_in = {x.shape[1]} input channels (x.shape[1]) in "
+                         f"w.shape[0] (transposed layout (C_in, C_out, *K)), got {w.shape[0]}")
+    if bias is not None:
+        bias = _like_x(bias, "bias", x.dtype)
+        if bias.shape != (w.shape[1],):
+            raise ValueError(f"bias: expected shape ({w.shape[1]},) (one value per output channel, "
+                             f"C_out = w.shape[1]), got {bias.shape}")
+    stride = as_tuple(stride, nd, "stride", minimum=1)
+    padding = as_tuple(padding, nd, "padding", minimum=0)
+    output_padding = as_tuple(output_padding, nd, "output_padding", minimum=0)
+    dilation = as_tuple(dilation, nd, "dilation", minimum=1)
+    out_spatial = []
+    for axis, (n, k, s, p, op, d) in enumerate(zip(x.shape[2:], w.shape[2:], stride, padding,
+                                                   output_padding, dilation)):
+        if op >= s and op >= d:
+            raise ValueError(f"output_padding: expected less than the stride ({s}) or the dilation "
+                             f"({d}) along spatial axis {axis}, got {op}")
+        size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+        if size < 1:
+            raise ValueError(f"padding: expected an output of at least 1 sample, got {size} = "
+                             f"({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 along spatial axis {axis}")
+        out_spatial.append(size)
+    w_corr = w  # as the kernel of the forward correlation: (C_out_corr = C_in, C_in_corr = C_out, *K)
+    out = _input_grad(x, w_corr, out_spatial, stride, padding, dilation)
+    if bias is not None:
+        out = out + bias.reshape((1, -1) + (1,) * nd)
+    return out
 
 
 def correlate_naive(x: Any, w: Any, bias: Any = None, *, stride: IntOrTuple = 1,

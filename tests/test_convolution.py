@@ -454,3 +454,93 @@ def test_conv_exercise_answers_match_independent_arithmetic():
     y = F.conv1d(xt[None, None], torch.tensor(p["w"], dtype=torch.float64)[None, None])
     (y[0, 0] * torch.tensor(p["g"], dtype=torch.float64)).sum().backward()
     assert answer("conv.input-gradient", learner="ada") == xt.grad[p["i"]].item()
+
+
+# ----------------------------------------------------------------------------------------------
+# conv_transpose: the input gradient of a strided correlation, used as a layer
+# ----------------------------------------------------------------------------------------------
+
+CT_CASES = [  # x spatial, kernel, kwargs
+    ((7,), (3,), dict()),
+    ((5,), (4,), dict(stride=2, padding=1)),
+    ((6,), (3,), dict(stride=3, padding=2, output_padding=1, dilation=2)),
+    ((5, 6), (2, 2), dict(stride=2)),                       # the U-Net's up-convolution
+    ((4, 5), (3, 3), dict(stride=2, padding=1, output_padding=1)),
+    ((4, 5), (3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), output_padding=(1, 1))),
+    ((4, 5), (3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), output_padding=(1, 0))),
+    ((3, 4, 5), (2, 2, 2), dict(stride=2)),
+    ((3, 4, 4), (3, 3, 3), dict(stride=(1, 2, 2), padding=1, output_padding=(0, 1, 1))),
+]
+
+
+@pytest.mark.parametrize("s_shape, k_shape, kwargs", CT_CASES)
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float64, 1e-10)])
+def test_conv_transpose_matches_torch(s_shape, k_shape, kwargs, dtype, tol):
+    from companion.convolution import conv_transpose
+
+    rng = np.random.default_rng(len(s_shape) * 10 + len(kwargs))
+    x = rng.standard_normal((2, 3) + s_shape).astype(dtype)
+    w = rng.standard_normal((3, 4) + k_shape).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    f = getattr(F, f"conv_transpose{len(s_shape)}d")
+    ref = f(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), **kwargs).numpy()
+    ours = conv_transpose(x, w, b, **kwargs)
+    assert ours.dtype == dtype and ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("s_shape, k_shape, kwargs", CT_CASES)
+def test_conv_transpose_is_the_input_gradient_of_the_strided_correlation(s_shape, k_shape, kwargs):
+    """conv_transpose(g, w) == correlate_backward(g, z, w)'s grad_x, z of the transposed output's shape."""
+    from companion.convolution import conv_transpose
+
+    if any(o >= s for o, s in zip(np.broadcast_to(kwargs.get("output_padding", 0), len(s_shape)),
+                                  np.broadcast_to(kwargs.get("stride", 1), len(s_shape)))):
+        pytest.skip("output_padding >= stride (allowed below the dilation): no correlation maps back to x's size")
+    rng = np.random.default_rng(7)
+    g = rng.standard_normal((2, 3) + s_shape)
+    w = rng.standard_normal((3, 4) + k_shape)
+    up = conv_transpose(g, w, **kwargs)
+    fwd = {k: v for k, v in kwargs.items() if k != "output_padding"}
+    z = rng.standard_normal(up.shape)
+    assert correlate(z, w, **fwd).shape == g.shape
+    grad_x, _, _ = correlate_backward(g, z, w, **fwd)
+    np.testing.assert_allclose(up, grad_x, rtol=1e-12, atol=1e-12)
+    # adjointness <A z, g> = <z, A^T g>, the definition of the transpose
+    assert np.sum(correlate(z, w, **fwd) * g) == pytest.approx(np.sum(z * up), rel=1e-12)
+
+
+def test_conv_transpose_hand_case_and_checkerboard():
+    from companion.convolution import conv_transpose
+
+    out = conv_transpose(np.array([[[1.0, 2.0]]]), np.array([[[1.0, 1.0, 1.0]]]), stride=2)
+    np.testing.assert_array_equal(out, [[[1.0, 1.0, 3.0, 2.0, 2.0]]])
+    # constant input, k = 3, s = 2: the copies overlap on every other sample -> period-2 pattern
+    flat = conv_transpose(np.ones((1, 1, 6, 6)), np.ones((1, 1, 3, 3)), stride=2)
+    inner = flat[0, 0, 1:-2, 1:-2]
+    assert set(np.unique(inner).tolist()) == {1.0, 2.0, 4.0}
+    even = conv_transpose(np.ones((1, 1, 6, 6)), np.ones((1, 1, 2, 2)), stride=2)   # k = s: no overlap
+    assert np.all(even == 1.0)
+
+
+@pytest.mark.parametrize("call, exc, pattern", [
+    (lambda: __import__("companion.convolution").convolution.conv_transpose(np.ones((1, 2, 4)), np.ones((3, 1, 2))),
+     ValueError, r"^w: expected C_in = 2 input channels"),
+    (lambda: __import__("companion.convolution").convolution.conv_transpose(np.ones((1, 2, 4)), np.ones((2, 1, 2, 2))),
+     ValueError, r"^w: expected 3 dims \(C_in, C_out, kL\)"),
+    (lambda: __import__("companion.convolution").convolution.conv_transpose(np.ones((1, 2, 4)), np.ones((2, 1, 2)),
+                                                                            np.ones(2)),
+     ValueError, r"^bias: expected shape \(1,\)"),
+    (lambda: __import__("companion.convolution").convolution.conv_transpose(np.ones((1, 2, 4)), np.ones((2, 1, 2)),
+                                                                            stride=2, output_padding=2),
+     ValueError, r"^output_padding: expected less than the stride"),
+    (lambda: __import__("companion.convolution").convolution.conv_transpose(np.ones((1, 2, 1)), np.ones((2, 1, 1)),
+                                                                            padding=1),
+     ValueError, r"^padding: expected an output of at least 1"),
+    (lambda: __import__("companion.convolution").convolution.conv_transpose(np.ones((1, 2, 4)),
+                                                                            np.ones((2, 1, 2), dtype=np.float32)),
+     TypeError, r"^w: expected dtype float64"),
+])
+def test_conv_transpose_bad_input(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
