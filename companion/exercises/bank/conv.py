@@ -11,6 +11,7 @@ from each other, so each one can be recognised.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -288,5 +289,142 @@ register(Exercise(
                       "You slid the kernel over g without flipping it. x[i] reaches output y[i - k] "
                       "through w[k], so the gradient pairs g[i - k] with w[k]: the kernel is flipped "
                       "(a full convolution, not a correlation)."),
+    ),
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# conv.patch-padding (choose and justify)
+# ---------------------------------------------------------------------------------------------
+
+PADDING_CHOICES = (
+    "zero padding in HU: zeros are neutral, they add nothing to the sum",
+    "zero padding after normalising to [0, 1]: the border then reads as the dark background",
+    "replicate padding: repeating the edge pixel continues the anatomy exactly",
+    "cut each patch with a margin of real context and keep only the valid outputs",
+)
+
+
+def _pp_params(rng: np.random.Generator) -> dict:
+    return {"patch": int(rng.choice([64, 96, 128])), "k": int(rng.choice([3, 5])),
+            "layers": int(rng.integers(2, 7))}
+
+
+register(Exercise(
+    id="conv.patch-padding",
+    title="Which border for training patches? (choose and justify)",
+    prompt=("You train a 2-D network of {layers} convolution layers with {k}×{k} kernels on "
+            "{patch}×{patch} patches cut at random places of CT slices in HU, and apply it to whole "
+            "slices. Near a patch edge, the network's training input should look like what it meets at "
+            "the same anatomy inside a whole slice at inference. Which handling of the patch border does "
+            "that? Choose one, and justify it to yourself with the chapter's padding study."),
+    make_params=_pp_params,
+    solve=lambda p: PADDING_CHOICES[3],
+    kind="choice",
+    choices=PADDING_CHOICES,
+    hint=("Inside a patient, a patch edge cuts through tissue. What does each padding put beyond the "
+          "edge, and what is really there?"),
+    misconceptions=(
+        Misconception("zero-is-neutral", lambda p: PADDING_CHOICES[0],
+                      "Zero is a material: 0 HU is water. Next to lung (about −850 HU) or fat (about −100 HU) "
+                      "a water frame is a false edge that the kernels see in training and never at inference."),
+        Misconception("zero-is-background", lambda p: PADDING_CHOICES[1],
+                      "After normalising, zero is air (−1000 HU). Inside the patient every patch edge cuts "
+                      "through tissue, so an air frame is the worst guess: the largest border error in the "
+                      "chapter's study."),
+        Misconception("replicate-is-exact", lambda p: PADDING_CHOICES[2],
+                      "Replicate had the smallest error of the paddings, but it is still a guess: its border "
+                      "error was not zero, and it grows to (k-1)/2 pixels per layer. Only real context is exact."),
+    ),
+))
+
+
+# ---------------------------------------------------------------------------------------------
+# conv.padding-error (run it and measure)
+# ---------------------------------------------------------------------------------------------
+
+_PAD_MODES = {"zeros in HU (water)": dict(mode="constant", constant_values=0.0),
+              "zeros after normalising (air, -1000 HU)": dict(mode="constant", constant_values=-1000.0),
+              "reflect": dict(mode="reflect"), "replicate": dict(mode="edge")}
+
+
+@functools.lru_cache(maxsize=1)
+def _ct_hu() -> np.ndarray:
+    from companion.data import load_ct_slice
+
+    return load_ct_slice().pixels.astype(np.float64)
+
+
+def _pe_kernel() -> np.ndarray:
+    from companion.pooling import binomial_filter
+
+    b = binomial_filter(5)
+    return np.outer(b, b)
+
+
+def _pe_errors(p: dict) -> np.ndarray:
+    """Error of the padded patch's output against the same patch filtered in its context."""
+    hu, r, size, top, left = _ct_hu(), 2, p["size"], p["top"], p["left"]
+    context = hu[top - r:top + size + r, left - r:left + size + r]
+    k = _pe_kernel()[None, None]
+    truth = correlate(context[None, None], k)[0, 0]
+    padded = np.pad(context[r:-r, r:-r], r, **_PAD_MODES[p["mode"]])
+    return correlate(padded[None, None], k)[0, 0] - truth
+
+
+def _pe_band(size: int) -> np.ndarray:
+    band = np.ones((size, size), bool)
+    band[2:-2, 2:-2] = False
+    return band
+
+
+def _pe_solve(p: dict) -> float:
+    err = _pe_errors(p)
+    return float(np.sqrt(np.mean(err[_pe_band(p["size"])] ** 2)))
+
+
+def _pe_all_pixels(p: dict) -> float:
+    return float(np.sqrt(np.mean(_pe_errors(p) ** 2)))
+
+
+def _pe_max(p: dict) -> float:
+    return float(np.abs(_pe_errors(p)).max())
+
+
+def _pe_params(rng: np.random.Generator) -> dict:
+    for _ in range(1000):
+        size = int(rng.choice([16, 24, 32]))
+        p = {"size": size, "top": int(rng.integers(2, 128 - size - 1)), "left": int(rng.integers(2, 128 - size - 1)),
+             "mode": str(rng.choice(list(_PAD_MODES)))}
+        values = [_pe_solve(p), _pe_all_pixels(p), _pe_max(p)]
+        if values[0] > 1.0 and _distinct([round(v, 2) for v in values]) and \
+                all(abs(v - values[0]) > 0.05 * values[0] for v in values[1:]):
+            return p
+    return {"size": 32, "top": 40, "left": 40, "mode": "reflect"}  # never reached in practice
+
+
+register(Exercise(
+    id="conv.padding-error",
+    title="Run the padding study on your own patch",
+    prompt=("Repeat the chapter's padding study with your own numbers. From the CT slice "
+            "(companion.data.load_ct_slice().pixels, in HU) cut the {size}×{size} patch whose top-left "
+            "pixel is at row {top}, column {left}. Pad it by 2 pixels with {mode} padding and correlate "
+            "it (companion.convolution.correlate, no further padding) with the 5×5 binomial kernel "
+            "np.outer(b, b), b = companion.pooling.binomial_filter(5). The truth is the same patch "
+            "filtered in its context: cut it 2 pixels wider on every side and correlate without padding. "
+            "What is the root-mean-square error (HU) over the pixels within 2 pixels of the patch edge?"),
+    make_params=_pe_params,
+    solve=_pe_solve,
+    rtol=1e-3,
+    atol=1e-6,
+    unit="HU",
+    hint=("Both outputs have the size of the patch; subtract them, keep the pixels of the 2-pixel frame "
+          "(a boolean mask, True outside [2:-2, 2:-2]), then square, average and take the root."),
+    misconceptions=(
+        Misconception("all-pixels", _pe_all_pixels,
+                      "You averaged over the whole patch: inside the frame the error is exactly zero, so "
+                      "that dilutes it. Keep only the pixels within 2 pixels of the edge."),
+        Misconception("max-error", _pe_max,
+                      "That is the largest error, not the root-mean-square error over the frame."),
     ),
 ))
