@@ -41,11 +41,34 @@ def unet_params_by_hand(c_in, k_out, base, depth, dims=2, skip=True, norm=None):
 
 
 # --------------------------------------------------------------------------- the 2015 configuration
+def plain_torch_unet_2015():
+    """The 23 convolution layers of Ronneberger et al. 2015 (Fig. 1 and section 2), as plain torch modules.
+
+    The paper states the layers ("in total the network has 23 convolutional layers") but no
+    parameter count: 18 unpadded 3x3 convolutions, 4 2x2 up-convolutions halving the channels,
+    one 1x1 output convolution, all with biases; 1 input channel, 2 classes.
+    """
+    ch = [64, 128, 256, 512, 1024]
+    layers, prev = [], 1
+    for c in ch:                                   # contracting path and bottleneck
+        layers += [nn.Conv2d(prev, c, 3), nn.Conv2d(c, c, 3)]
+        prev = c
+    for c in reversed(ch[:-1]):                    # expanding path
+        layers += [nn.ConvTranspose2d(2 * c, c, 2, stride=2), nn.Conv2d(2 * c, c, 3), nn.Conv2d(c, c, 3)]
+    layers.append(nn.Conv2d(64, 2, 1))
+    return nn.ModuleList(layers)
+
+
 def test_unet_original_has_31030658_parameters():
-    # published number for Ronneberger et al. 2015 (1 input channel, 2 classes, 64 base channels)
+    # The count of the 2015 architecture as described (the paper itself states no count),
+    # checked against a plain torch build of its 23 convolution layers and a hand count.
     net = UNet(1, 2, base_channels=64, depth=4, norm=None, padding="valid")
-    assert count_parameters(net) == 31_030_658
+    plain = plain_torch_unet_2015()
+    assert len(plain) == 23
+    assert count_parameters(net) == sum(p.numel() for p in plain.parameters()) == 31_030_658
     assert unet_params_by_hand(1, 2, 64, 4) == 31_030_658
+    ours = sorted(tuple(m.weight.shape) for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
+    assert ours == sorted(tuple(m.weight.shape) for m in plain)
 
 
 def test_unet_original_maps_572_to_388():
