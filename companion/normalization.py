@@ -35,6 +35,7 @@ __all__ = [
     "BNCache", "batch_norm", "batch_norm_backward", "batch_norm_inference",
     "update_running_stats", "BatchNorm", "instance_norm", "group_norm",
     "smoothed_noise", "effective_sample_size", "BatchStatTheory", "batch_statistics_theory",
+    "sample_patches", "TrainEvalGap", "train_eval_gap",
 ]
 
 
@@ -847,3 +848,154 @@ def effective_sample_size(shape: tuple[int, ...], sigma: float | tuple[float, ..
     92.0
     """
     return batch_statistics_theory(shape, sigma, n, truncate=truncate).m_eff
+
+
+# ----------------------------------------------------------------------------------------------
+# Batches of patches, and the gap between training and evaluation mode
+# ----------------------------------------------------------------------------------------------
+
+def sample_patches(image: np.ndarray, size: int, n: int, *, seed: int, foreground: np.ndarray | None = None,
+                   oversample: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Random square patches of a 2-D image, with nnU-Net-style foreground oversampling.
+
+    Each patch is, with probability `oversample`, centred on a pixel drawn uniformly from the
+    foreground (shifted inwards where it would leave the image), and otherwise placed uniformly
+    at random. nnU-Net forces a third of each batch to contain foreground this way
+    (``oversample = 1/3``) so that small structures are seen often enough.
+
+    Parameters
+    ----------
+    image : ndarray of float32 or float64
+        The 2-D image ``(H, W)``.
+    size : int
+        Patch side (at most ``min(H, W)``).
+    n : int
+        Number of patches.
+    seed : int
+        Seed of the draws.
+    foreground : ndarray of bool, optional
+        ``(H, W)`` mask of the foreground; required when ``oversample > 0``.
+    oversample : float, default 0.0
+        Probability, per patch, of centring it on the foreground.
+
+    Returns
+    -------
+    patches : ndarray
+        ``(n, size, size)``, in the dtype of `image`.
+    corners : ndarray of int64
+        ``(n, 2)``, the top-left (row, column) of each patch.
+
+    Shapes
+    ------
+    image, foreground : (H, W);  patches : (n, size, size);  corners : (n, 2)
+
+    Raises
+    ------
+    TypeError
+        If `image` is not real numeric data or `size`, `n`, `seed` are not ints.
+    ValueError
+        If `image` is not 2-D, `size` does not fit, `oversample` is outside [0, 1], or
+        oversampling is asked without a non-empty `foreground` of the image's shape.
+
+    Examples
+    --------
+    >>> patches, corners = sample_patches(np.zeros((10, 12)), 4, 3, seed=0)
+    >>> patches.shape, corners.shape
+    ((3, 4, 4), (3, 2))
+    """
+    image = as_float_array(image, "image")
+    if image.ndim != 2:
+        raise ValueError(f"image: expected a 2-D array (H, W), got shape {image.shape}")
+    size = as_int(size, "size", minimum=1)
+    if size > min(image.shape):
+        raise ValueError(f"size: expected at most {min(image.shape)} (the image is {image.shape}), got {size}")
+    n = as_int(n, "n", minimum=1)
+    seed = as_int(seed, "seed", minimum=0)
+    if not isinstance(oversample, numbers.Real) or not 0.0 <= float(oversample) <= 1.0:
+        raise ValueError(f"oversample: expected a probability in [0, 1], got {oversample!r}")
+    centres = None
+    if oversample > 0:
+        fg = None if foreground is None else np.asarray(foreground, dtype=bool)
+        if fg is None or fg.shape != image.shape or not fg.any():
+            raise ValueError("foreground: expected a non-empty boolean mask of the image's shape "
+                             f"{image.shape} when oversample > 0")
+        centres = np.argwhere(fg)
+    rng = np.random.default_rng(seed)
+    h, w = image.shape
+    corners = np.empty((n, 2), dtype=np.int64)
+    for i in range(n):
+        if centres is not None and rng.random() < oversample:
+            r, c = centres[rng.integers(len(centres))] - size // 2
+            corners[i] = min(max(r, 0), h - size), min(max(c, 0), w - size)
+        else:
+            corners[i] = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
+    patches = np.stack([image[r:r + size, c:c + size] for r, c in corners])
+    return patches, corners
+
+
+class TrainEvalGap(NamedTuple):
+    """What :func:`train_eval_gap` measured."""
+
+    rms: float              #: RMS of y_train - y_eval over the test batches
+    trace: np.ndarray       #: (steps, 3): batch mean, running mean, unbiased batch variance per step
+    running_mean: float     #: after training
+    running_var: float      #: after training
+
+
+def train_eval_gap(n: int, s: float, *, seed: int, steps: int = 80, tests: int = 80,
+                   shape: tuple[int, ...] = (12, 12, 12), momentum: float = 0.1) -> TrainEvalGap:
+    """Train a one-channel :class:`BatchNorm` on smooth noise, then compare its two modes.
+
+    A stream of ``steps + tests`` batches of `n` volumes of :func:`smoothed_noise` (smoothing `s`
+    voxels) is drawn. The layer sees the first `steps` batches in training mode (updating its
+    running statistics); on each of the remaining `tests` batches it then computes the
+    training-mode output ``y_train`` (batch statistics) and the evaluation-mode output ``y_eval``
+    (running statistics). The result is ``sqrt(mean((y_train - y_eval)²))`` over all test values.
+
+    Parameters
+    ----------
+    n : int
+        Batch size N.
+    s : float
+        Smoothing of the noise, in voxels (0: white noise).
+    seed : int
+        Seed of the noise stream.
+    steps, tests : int, default 80
+        Number of training and of test batches.
+    shape : tuple of int, default (12, 12, 12)
+        Spatial shape of one volume.
+    momentum : float, default 0.1
+        Momentum of the running statistics (torch's convention).
+
+    Returns
+    -------
+    TrainEvalGap
+        ``rms``, the per-step ``trace`` of the training, the final running statistics.
+
+    Shapes
+    ------
+    trace : (steps, 3)
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad `n`, `s`, `seed`, `steps`, `tests`, `shape` or `momentum`.
+
+    Examples
+    --------
+    >>> round(train_eval_gap(16, 0.0, seed=0, shape=(4, 4, 4)).rms, 2)
+    0.04
+    """
+    n = as_int(n, "n", minimum=1)
+    steps = as_int(steps, "steps", minimum=1)
+    tests = as_int(tests, "tests", minimum=1)
+    stream = smoothed_noise(n * (steps + tests), shape, s, seed=seed).reshape(steps + tests, n, 1, *shape)
+    bn, trace = BatchNorm(1, momentum=momentum), []
+    for xb in stream[:steps]:                                    # training: updates the running statistics
+        bn(xb)
+        c = bn.cache
+        trace.append((c.mean[0], bn.running_mean[0], c.var[0] * c.m / (c.m - 1)))
+    bn.eval()
+    sq = [np.mean((batch_norm(xb, None, None)[0] - bn(xb)) ** 2) for xb in stream[steps:]]
+    return TrainEvalGap(float(np.sqrt(np.mean(sq))), np.array(trace), float(bn.running_mean[0]),
+                        float(bn.running_var[0]))

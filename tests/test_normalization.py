@@ -396,3 +396,64 @@ BAD_THEORY = [
 def test_bad_theory_input_raises_naming_the_argument(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+# ---- sample_patches and train_eval_gap ----
+
+from companion.normalization import sample_patches, smoothed_noise as _smoothed_noise, train_eval_gap  # noqa: E402
+
+
+def test_sample_patches_cut_the_image_at_their_corners():
+    image = np.arange(20 * 30, dtype=np.float64).reshape(20, 30)
+    patches, corners = sample_patches(image, 8, 50, seed=1)
+    assert patches.shape == (50, 8, 8) and patches.dtype == np.float64
+    assert corners.min() >= 0 and corners[:, 0].max() <= 12 and corners[:, 1].max() <= 22
+    for p, (r, c) in zip(patches, corners):
+        np.testing.assert_array_equal(p, image[r:r + 8, c:c + 8])
+    np.testing.assert_array_equal(sample_patches(image, 8, 50, seed=1)[1], corners)   # seeded
+    assert len({tuple(c) for c in corners}) > 30                                       # and spread
+
+
+def test_sample_patches_oversampling_puts_foreground_in_the_patch():
+    image = np.zeros((40, 40))
+    fg = np.zeros((40, 40), bool)
+    fg[1, 37] = True                                         # a corner pixel: the patch must be shifted inwards
+    patches, corners = sample_patches(image, 10, 200, seed=2, foreground=fg, oversample=1.0)
+    assert all(r <= 1 < r + 10 and c <= 37 < c + 10 for r, c in corners)
+    _, uniform = sample_patches(image, 10, 2000, seed=3, foreground=fg, oversample=0.25)
+    hit = np.mean([(r <= 1 < r + 10) and (c <= 37 < c + 10) for r, c in uniform])
+    # 25 % forced, plus the uniform draws that cover it by chance (2/31 * 10/31 of them)
+    assert abs(hit - (0.25 + 0.75 * 2 / 31 * 10 / 31)) < 0.03
+
+
+def test_train_eval_gap_matches_torch_batchnorm3d():
+    # the same stream through nn.BatchNorm3d: train on the first batches, then compare train vs eval outputs
+    gap = train_eval_gap(2, 1.0, seed=4, steps=10, tests=5, shape=(6, 6, 6))
+    stream = _smoothed_noise(2 * 15, (6, 6, 6), 1.0, seed=4).reshape(15, 2, 1, 6, 6, 6)
+    bn = torch.nn.BatchNorm3d(1, affine=False).double()
+    for xb in stream[:10]:
+        bn(torch.from_numpy(xb))
+    np.testing.assert_allclose(gap.running_var, bn.running_var.item(), rtol=1e-12)
+    np.testing.assert_allclose(gap.running_mean, bn.running_mean.item(), rtol=1e-12, atol=1e-15)
+    sq = []
+    for xb in stream[10:]:
+        t = torch.from_numpy(xb)
+        y_train = torch.nn.functional.batch_norm(t, None, None, training=True)
+        sq.append(((y_train - bn.eval()(t)) ** 2).mean().item())
+    np.testing.assert_allclose(gap.rms, np.sqrt(np.mean(sq)), rtol=1e-6)
+    assert gap.trace.shape == (10, 3)
+
+
+@pytest.mark.parametrize("call, exc, pattern", [
+    pytest.param(lambda: sample_patches(np.zeros((4, 4, 4)), 2, 1, seed=0), ValueError, r"^image: expected a 2-D", id="3-d"),
+    pytest.param(lambda: sample_patches(np.zeros((4, 6)), 5, 1, seed=0), ValueError, r"^size: expected at most 4", id="size"),
+    pytest.param(lambda: sample_patches(np.zeros((4, 6)), 2, 1, seed=0, oversample=0.5), ValueError, r"^foreground: expected",
+                 id="no fg"),
+    pytest.param(lambda: sample_patches(np.zeros((4, 6)), 2, 1, seed=0, oversample=2.0), ValueError, r"^oversample: expected",
+                 id="oversample"),
+    pytest.param(lambda: sample_patches(np.zeros((4, 6)), 2, 1, seed=-1), ValueError, r"^seed: expected an int >= 0", id="seed"),
+    pytest.param(lambda: train_eval_gap(0, 1.0, seed=0), ValueError, r"^n: expected an int >= 1", id="gap n"),
+])
+def test_patch_and_gap_bad_calls(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
