@@ -170,3 +170,20 @@ def test_tiny_cnn_pools_differ_only_in_pooling():
     assert a(torch.zeros(2, 1, 32, 32)).shape == (2, 2)
     with pytest.raises(ValueError, match=r"^pool: expected 'max' or 'blur'"):
         TinyCNN(pool="avg")
+
+
+def test_dncnn_residual_and_plain_share_weights_and_differ_by_the_skip():
+    from companion.models.resnets import DnCNN
+
+    res, plain = DnCNN(width=4, depth=4, residual=True, seed=3), DnCNN(width=4, depth=4, residual=False, seed=3)
+    assert n_params(res) == n_params(plain) == (9 * 4 + 4) + 2 * (4 * 4 * 9 + 8) + (4 * 9 + 1)
+    x = torch.randn(2, 1, 8, 8)
+    res.eval(), plain.eval()
+    torch.testing.assert_close(res(x), x - plain(x))          # residual learning: x - (predicted noise)
+    state = torch.random.get_rng_state()
+    DnCNN(seed=5)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    with pytest.raises(ValueError, match=r"^x: expected 4 dims"):
+        res(torch.zeros(1, 8, 8))
+    with pytest.raises(TypeError, match=r"^residual: expected a bool"):
+        DnCNN(residual=1)

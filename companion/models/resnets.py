@@ -32,8 +32,9 @@ import torch
 from torch import nn
 
 from companion._validation import as_int, as_positive_float
+from companion.residual import linear_theory_growth  # the NumPy core; re-exported here for old callers
 
-__all__ = ["PlainNet", "ResidualNet", "layer_gradient_norms", "BlurPool", "TinyCNN", "linear_theory_growth"]
+__all__ = ["PlainNet", "ResidualNet", "layer_gradient_norms", "BlurPool", "TinyCNN", "DnCNN", "linear_theory_growth"]
 
 _ACTIVATIONS = ("relu", "linear")
 _NORMS = (None, "batch")
@@ -327,41 +328,73 @@ class TinyCNN(nn.Module):
         return self.net(x)
 
 
-def linear_theory_growth(depth: int, sigma: float, *, residual: bool) -> float:
-    """Expected growth of the squared gradient norm through `depth` linear blocks at init.
+# --------------------------------------------------------------------------------------------
+# A small residual denoiser (DnCNN-style), for the chapter's imaging example
+# --------------------------------------------------------------------------------------------
 
-    With block weights ``W ~ N(0, sigma²/fan_in)`` (so ``E[W Wᵀ] = sigma² I``) and identity
-    activations, ``E||Wᵀ g||² = sigma² ||g||²`` and ``E||(I + W)ᵀ g||² = (1 + sigma²) ||g||²``;
-    independent layers multiply: ``sigma^{2L}`` (plain) or ``(1 + sigma²)^L`` (residual).
+class DnCNN(nn.Module):
+    """A small DnCNN-style denoiser (Zhang et al. 2017), with or without its global skip.
+
+    ``body``: 3×3 convolution ``in_channels → width`` and ReLU, then ``depth - 2`` times (3×3
+    convolution ``width → width``, batch norm, ReLU), then a 3×3 convolution ``width →
+    in_channels``; ``'same'`` padding throughout. With ``residual=True`` the network predicts the
+    *noise* and returns ``x - body(x)`` (residual learning, the correction to the identity); with
+    ``residual=False`` it returns ``body(x)`` and must reproduce the clean image itself. Both have
+    exactly the same layers and parameters; `seed` fixes the initial weights (the global torch
+    generator is left as it was), so the two differ only in the skip.
 
     Parameters
     ----------
-    depth : int
-        Number of blocks ``L``, >= 0.
-    sigma : float
-        Init scale, >= 0.
-    residual : bool
-        With skips (``I + W``) or without (``W``).
-
-    Returns
-    -------
-    float
-        ``E||∇x_0||² / ||∇x_L||²``.
+    in_channels : int, default 1
+    width : int, default 16
+        Channels of the hidden layers.
+    depth : int, default 5
+        Convolution layers, >= 2.
+    residual : bool, default True
+    seed : int, default 0
 
     Shapes
     ------
-    Scalars only.
+    x : (N, in_channels, H, W);  output : the same
 
     Raises
     ------
     TypeError, ValueError
-        For a negative or non-integer `depth` or a negative `sigma`.
+        If an argument has the wrong type or value (message names it).
+
+    References
+    ----------
+    zhang2017dncnn
 
     Examples
     --------
-    >>> linear_theory_growth(10, 0.5, residual=False), linear_theory_growth(2, 1.0, residual=True)
-    (9.5367431640625e-07, 4.0)
+    >>> net = DnCNN(width=4, depth=3)
+    >>> net(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2, 1, 8, 8])
     """
-    depth = as_int(depth, "depth", minimum=0)
-    sigma = as_positive_float(sigma, "sigma", allow_zero=True)
-    return float((1.0 + sigma ** 2) ** depth if residual else sigma ** (2 * depth))
+
+    def __init__(self, in_channels: int = 1, width: int = 16, depth: int = 5, *, residual: bool = True,
+                 seed: int = 0):
+        super().__init__()
+        in_channels = as_int(in_channels, "in_channels", minimum=1)
+        width = as_int(width, "width", minimum=1)
+        depth = as_int(depth, "depth", minimum=2)
+        if not isinstance(residual, bool):
+            raise TypeError(f"residual: expected a bool, got {type(residual).__name__} {residual!r}")
+        self.residual = residual
+        state = torch.random.get_rng_state()
+        torch.manual_seed(as_int(seed, "seed", minimum=0))
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU()]
+        for _ in range(depth - 2):
+            layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+        layers.append(nn.Conv2d(width, in_channels, 3, padding=1))
+        self.body = nn.Sequential(*layers)
+        torch.random.set_rng_state(state)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+        if x.ndim != 4:
+            raise ValueError(f"x: expected 4 dims (N, C, H, W), got {x.ndim} (shape {tuple(x.shape)})")
+        out = self.body(x)
+        return x - out if self.residual else out

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from companion._validation import as_int, as_positive_float
+from companion.residual import linear_backward_norms
 
 __all__ = ["GradientPanel", "gradient_panel", "draw_panel", "gradient_grid", "gradient_widget"]
 
@@ -92,19 +93,14 @@ def _unit_weights(depth: int, width: int, batch: int, seed: int):
 
 
 def _linear_norms(depth, sigma, width, batch, seed):
-    # Linear blocks x_{l+1} = W_l x_l (+ x_l): the backward pass is g_l = g_{l+1} W_l (+ g_{l+1}).
-    # A block's weights are proportional to sigma (the same seeded normal draws), so the sigma = 1
-    # weights are drawn once and scaled: the same numbers as the torch path, ~1 ms per update.
+    # Linear blocks x_{l+1} = W_l x_l (+ x_l): companion.residual.linear_backward_norms runs the
+    # backward pass g_l = g_{l+1} W_l (+ g_{l+1}). A block's weights are proportional to sigma (the
+    # same seeded normal draws), so the sigma = 1 weights are drawn once and scaled: the same
+    # numbers as the torch path, ~1 ms per update.
     weights, g = _unit_weights(depth, width, batch, seed)
-    gp, gr = g, g
-    plain, residual = [1.0], [1.0]
-    scale = float(np.linalg.norm(g))
-    for w in reversed(weights):
-        gp = gp @ (sigma * w)
-        gr = gr + gr @ (sigma * w)
-        plain.append(float(np.linalg.norm(gp)) / scale)
-        residual.append(float(np.linalg.norm(gr)) / scale)
-    return np.array(plain[::-1]), np.array(residual[::-1])
+    scaled = [sigma * w for w in weights]
+    return (linear_backward_norms(scaled, g, residual=False),
+            linear_backward_norms(scaled, g, residual=True))
 
 
 def draw_panel(p: GradientPanel, ax: Any, *, legend: bool = True) -> dict:

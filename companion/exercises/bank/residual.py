@@ -1,4 +1,5 @@
-"""Exercises of the residual chapter (ids ``res.*``). ``solve`` imports torch inside."""
+"""Exercises of the residual chapter (ids ``res.*``); answers come from the NumPy core
+:mod:`companion.residual` (no torch needed)."""
 
 from __future__ import annotations
 
@@ -16,16 +17,9 @@ def _grad_params(rng):
 
 
 def _grad_solve(p):
-    import torch
+    from companion.residual import residual_backward
 
-    from companion.models.resnets import ResidualNet
-
-    net = ResidualNet(1, p["n"], activation="linear").double()  # y = x + W x, so J_F = W
-    with torch.no_grad():
-        net.blocks[0].linear.weight.copy_(torch.tensor(p["J"], dtype=torch.float64))
-    x = torch.zeros(1, p["n"], dtype=torch.float64, requires_grad=True)
-    (grad,) = torch.autograd.grad(net(x), x, grad_outputs=torch.tensor([p["g"]], dtype=torch.float64))
-    return grad[0].numpy()
+    return residual_backward(p["g"], p["J"])
 
 
 def _growth_params(rng):
@@ -33,9 +27,69 @@ def _growth_params(rng):
 
 
 def _growth_solve(p):
-    from companion.models.resnets import linear_theory_growth
+    from companion.residual import linear_theory_growth
 
     return linear_theory_growth(p["L"], p["sigma"], residual=True)
+
+
+# ---- res.fix-growth (choice): which change keeps a deep residual stack's gradient in range ----
+
+FIX_CHOICES = (
+    "scale every branch by 1/sqrt(L) (or zero-initialise its last layer)",
+    "remove the skip connections and keep sigma",
+    "initialise with He's sigma = sqrt(2) instead",
+    "double the width of every block",
+)
+
+
+def _fix_growth(choice: str, p: dict) -> float:
+    """Expected squared-gradient growth from output to input under each option."""
+    from companion.residual import linear_theory_growth
+
+    L, sigma = p["L"], p["sigma"]
+    if choice == FIX_CHOICES[0]:
+        return linear_theory_growth(L, sigma, residual=True, branch_scale=L ** -0.5)
+    if choice == FIX_CHOICES[1]:
+        return linear_theory_growth(L, sigma, residual=False)
+    if choice == FIX_CHOICES[2]:
+        return linear_theory_growth(L, 2 ** 0.5, residual=True)
+    return linear_theory_growth(L, sigma, residual=True)   # the width does not enter the factor
+
+
+def _fix_params(rng):
+    return {"L": int(rng.integers(50, 201)), "sigma": float(rng.choice([0.7, 0.8, 1.2, 1.3, 1.5]))}
+
+
+def _fix_solve(p):
+    # the option whose expected growth is closest to 1 (in log scale), computed, not typed in
+    return min(FIX_CHOICES, key=lambda c: abs(np.log(_fix_growth(c, p))))
+
+
+# ---- res.measure-growth (number): run the backward pass yourself and measure ----------------
+
+def _measure_params(rng):
+    return {"seed": int(rng.integers(0, 10_000)), "L": int(rng.integers(10, 31)), "n": 32, "B": 8,
+            "sigma": round(float(rng.uniform(0.4, 0.9)), 2)}
+
+
+def _measure_draw(p):
+    r = np.random.default_rng(p["seed"])
+    weights = [r.normal(0.0, p["sigma"] / np.sqrt(p["n"]), (p["n"], p["n"])) for _ in range(p["L"])]
+    return weights, r.normal(size=(p["B"], p["n"]))
+
+
+def _measure_solve(p):
+    from companion.residual import linear_backward_norms
+
+    weights, g = _measure_draw(p)
+    return float(linear_backward_norms(weights, g, residual=True)[0])
+
+
+def _measure_plain(p):
+    from companion.residual import linear_backward_norms
+
+    weights, g = _measure_draw(p)
+    return float(linear_backward_norms(weights, g, residual=False)[0])
 
 
 register(
@@ -77,6 +131,53 @@ register(
                           "The factors multiply from block to block; they do not add."),
             Misconception("norm-not-squared", lambda p: (1 + p["sigma"] ** 2) ** (p["L"] / 2),
                           "That is the growth of the norm; the question asks for the squared norm."),
+        ),
+    ),
+    Exercise(
+        id="res.fix-growth",
+        title="Keeping a deep residual network's gradient in range",
+        prompt=("A residual network has L = {L} linear blocks x + W x with weights drawn from "
+                "N(0, sigma^2 / width), sigma = {sigma}. At initialisation the squared gradient norm grows "
+                "by (1 + sigma^2)^L from the output back to the input. Which single change keeps that "
+                "factor of order 1 (between about e^(-sigma^2) and e^(sigma^2)) however deep the network is?"),
+        make_params=_fix_params,
+        solve=_fix_solve,
+        kind="choice",
+        choices=FIX_CHOICES,
+        hint="Write the per-block factor for each option and raise it to the power L; (1 + a/L)^L tends to e^a.",
+        misconceptions=(
+            Misconception("remove-skips", lambda p: FIX_CHOICES[1],
+                          "Without skips the factor is sigma^(2L): for sigma != 1 it vanishes or explodes "
+                          "exponentially in depth."),
+            Misconception("he-init", lambda p: FIX_CHOICES[2],
+                          "He's sigma = sqrt(2) is right for a plain ReLU stack; in a residual stack it makes "
+                          "the per-block factor 3, not 1."),
+            Misconception("width", lambda p: FIX_CHOICES[3],
+                          "The width cancels: the weights' variance sigma^2/width already accounts for it."),
+        ),
+    ),
+    Exercise(
+        id="res.measure-growth",
+        title="Measure the gradient growth of one residual network",
+        prompt=("Run it and measure. With rng = np.random.default_rng({seed}), draw L = {L} weight matrices "
+                "W_0, ..., W_(L-1), in that order, each rng.normal(0, {sigma} / np.sqrt({n}), ({n}, {n})), then "
+                "an upstream gradient g = rng.normal(size=({B}, {n})). Backpropagate g through the linear "
+                "residual stack x_(l+1) = x_l + x_l @ W_l.T (so g_l = g_(l+1) + g_(l+1) @ W_l, starting from "
+                "g_L = g) and give ||g_0|| / ||g_L|| (Frobenius norms over the batch). "
+                "companion.residual.linear_backward_norms does the backward pass."),
+        make_params=_measure_params,
+        solve=_measure_solve,
+        rtol=1e-6,
+        hint="Keep the draw order: all L matrices first, then g; the ratio is the first entry of "
+             "linear_backward_norms(weights, g, residual=True).",
+        misconceptions=(
+            Misconception("plain", _measure_plain,
+                          "That is the stack without skips: the residual backward pass adds g_(l+1) itself."),
+            Misconception("theory", lambda p: (1 + p["sigma"] ** 2) ** (p["L"] / 2),
+                          "That is the expected growth of the theory; the exercise asks for this network's "
+                          "measured value, which scatters around it."),
+            Misconception("squared", lambda p: _measure_solve(p) ** 2,
+                          "That is the ratio of squared norms; give the ratio of the norms."),
         ),
     ),
 )
