@@ -132,6 +132,23 @@ def test_static_views_build_figures():
     assert "11" in fig.axes[0].get_title()
 
 
+def test_static_views_show_ct_through_a_window():
+    """With window=..., HU-preserving panels and the demo's input are drawn through the CT window."""
+    import matplotlib.pyplot as plt
+
+    from companion.intensity import apply_window
+
+    hu = np.linspace(-1200.0, 400.0, 13 * 11).reshape(13, 11)
+    fig = convolution_grid(hu, window="lung")
+    images = [ax.get_images()[0] for ax in fig.axes if ax.get_images()]
+    np.testing.assert_allclose(images[0].get_array(), apply_window(hu[1:-1, 1:-1], "lung"))  # identity, p=0
+    assert images[0].get_clim() == (0.0, 1.0)
+    assert images[2].get_clim() != (0.0, 1.0)  # Sobel-x: HU per pixel, automatic scale
+    plt.close(fig)
+    fig = draw_demo(convolution_demo(hu, "sobel_x", padding=1, position=(3, 4)), hu, window="soft tissue")
+    np.testing.assert_allclose(fig.axes[0].get_images()[0].get_array(), apply_window(hu, "soft tissue"))
+
+
 # ------------------------------------------------------------------------------------------
 # The widget, headless
 # ------------------------------------------------------------------------------------------

@@ -266,10 +266,21 @@ def _window_outline(ax, demo: ConvDemo, color: str = "tab:orange") -> list:
     return artists
 
 
+def _display(img: np.ndarray, window: Any) -> tuple[np.ndarray, dict]:
+    """The array to draw and imshow's value range: a CT window (companion.intensity) or auto."""
+    if window is None:
+        return img, {}
+    from companion.intensity import apply_window
+
+    return apply_window(img, window), dict(vmin=0.0, vmax=1.0)
+
+
 def draw_demo(demo: ConvDemo, image: Any, *, fig=None, title: str | None = None, show_terms: bool = True,
-              cmap: str = "gray"):
+              cmap: str = "gray", window: str | tuple[float, float] | None = None):
     """Draw the input with the kernel's taps, the output with the explained pixel, and the sum of products.
 
+    `window` (a preset name of ``companion.intensity.WINDOWS`` or a ``(center, width)`` pair in
+    HU) displays a CT input through that window; the output keeps an automatic grey scale.
     Returns the matplotlib Figure (created when `fig` is None, without pyplot, so nothing is
     displayed twice).
     """
@@ -280,7 +291,8 @@ def draw_demo(demo: ConvDemo, image: Any, *, fig=None, title: str | None = None,
         fig = Figure(figsize=(7.0, 3.8 if show_terms else 3.0), dpi=80)
     fig.clear()
     ax_in, ax_out = fig.subplots(1, 2)
-    ax_in.imshow(img, cmap=cmap)
+    shown, scale = _display(img, window)
+    ax_in.imshow(shown, cmap=cmap, **scale)
     ax_in.set_title(f"input {img.shape[0]}×{img.shape[1]}", fontsize=9)
     _window_outline(ax_in, demo)
     pad = max(0, -min(min(r for _, _, r, _ in demo.terms), min(c for _, _, _, c in demo.terms)))
@@ -306,7 +318,7 @@ def draw_demo(demo: ConvDemo, image: Any, *, fig=None, title: str | None = None,
 
 
 def convolution_grid(image: Any, settings: Sequence[dict] | None = None, *, ncols: int = 3,
-                     cmap: str = "gray"):
+                     cmap: str = "gray", window: str | tuple[float, float] | None = None):
     """A static grid: the output of several (kernel, padding, stride, dilation) settings.
 
     Each panel's title gives the setting and the output size, which equals the formula's.
@@ -320,6 +332,10 @@ def convolution_grid(image: Any, settings: Sequence[dict] | None = None, *, ncol
         ``dilation``); a default tour of six settings when None.
     ncols : int
         Panels per row.
+    window : str or (center, width), optional
+        A CT window (``companion.intensity``) for the panels whose kernel keeps Hounsfield units
+        (weights summing to 1: identity, Gaussian, box); the others (derivatives) keep an
+        automatic grey scale.
 
     Returns
     -------
@@ -341,7 +357,9 @@ def convolution_grid(image: Any, settings: Sequence[dict] | None = None, *, ncol
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 * ncols, 2.5 * nrows), dpi=80, squeeze=False)
     for ax, kw in zip(axes.flat, settings):
         demo = convolution_demo(img, **kw)
-        ax.imshow(demo.output, cmap=cmap)
+        keeps_hu = np.isclose(float(np.sum(demo.kernel)), 1.0)
+        shown, scale = _display(demo.output, window if keeps_hu else None)
+        ax.imshow(shown, cmap=cmap, **scale)
         name = kw.get("kernel", "box") if isinstance(kw.get("kernel", "box"), str) else "array"
         ax.set_title(f"{name} p={kw.get('padding', 0)} s={kw.get('stride', 1)} d={kw.get('dilation', 1)}\n"
                      f"{demo.size[0]}×{demo.size[1]} (formula {demo.formula_size[0]}×{demo.formula_size[1]})",
