@@ -26,8 +26,8 @@ from companion._validation import as_float_array, as_positive_float
 __all__ = ["WINDOWS", "window", "apply_window", "window_bounds"]
 
 #: Named CT windows as ``(center, width)`` in HU, the usual radiology presets
-#: (Radiopaedia, "Windowing (CT)"; Hoang et al. 2010 for brain; see ``radiopaedia_windowing``
-#: in the book's references). "soft tissue" and "abdomen" are the same preset.
+#: (Radiopaedia, "Windowing (CT)": ``radiopaedia_windowing`` in the book's references; the mapping
+#: itself is DICOM PS3.3 C.11.2, ``dicom_ps3_3``). "soft tissue" and "abdomen" are the same preset.
 WINDOWS: dict[str, tuple[float, float]] = {
     "lung": (-600.0, 1500.0),
     "soft tissue": (40.0, 400.0),
