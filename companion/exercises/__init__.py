@@ -16,6 +16,8 @@ import importlib
 import pkgutil
 
 from companion.exercises import bank as _bank
+from companion.exercises._progress import Progress, progress, progress_path
+from companion.exercises.capstone import capstone_check, capstone_report, capstone_requirements
 from companion.exercises._engine import (
     EXERCISES,
     Exercise,
@@ -33,8 +35,9 @@ for _info in sorted(pkgutil.iter_modules(_bank.__path__), key=lambda i: i.name):
     if not _info.name.startswith("_"):
         importlib.import_module(f"{_bank.__name__}.{_info.name}")
 
-__all__ = ["EXERCISES", "Exercise", "Feedback", "Instance", "Misconception", "answer", "check",
-           "exercise", "quiz", "register", "show"]
+__all__ = ["EXERCISES", "Exercise", "Feedback", "Instance", "Misconception", "Progress", "answer",
+           "capstone_check", "capstone_report", "capstone_requirements", "check", "exercise", "progress",
+           "progress_path", "quiz", "register", "show"]
 
 
 def show(exercise_id: str, *, learner: str = "") -> None:

@@ -21,7 +21,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-KINDS = ("number", "array", "choice")
+KINDS = ("number", "array", "choice", "function", "experiment")
 
 
 class Feedback(NamedTuple):
@@ -88,8 +88,11 @@ class Exercise:
         ``make_params(rng: numpy.random.Generator) -> dict`` of the learner's numbers.
     solve : callable
         ``solve(params) -> answer``, computed with companion code, never typed in by hand.
-    kind : {"number", "array", "choice"}
-        A single number, an array of a fixed shape, or one of ``choices``.
+    kind : {"number", "array", "choice", "function", "experiment"}
+        A single number, an array of a fixed shape, one of ``choices``, a Python function the
+        learner writes ("function"), or a number the learner measures by changing a chapter's
+        experiment ("experiment": judged like a number; ``solve`` re-runs the experiment, seeded,
+        with the learner's settings).
     rtol, atol : float
         Tolerance of a correct answer: ``|a - ref| <= atol + rtol * |ref|`` element-wise.
     integer : bool
@@ -105,6 +108,22 @@ class Exercise:
     quiz_format : callable, optional
         For ``kind="array"``: ``quiz_format(params, ref) -> (question, number)``, a single number
         that the static page's quiz asks for instead of the whole array.
+    make_inputs : callable, optional
+        For ``kind="function"``: ``make_inputs(rng, params) -> list of argument tuples`` (several
+        shapes, float64), drawn per learner.
+    arg_names : sequence of str
+        For ``kind="function"``: the names of the arguments, used in feedback ("x (4, 3, 5, 5)").
+    forbidden : sequence of str
+        For ``kind="function"``: dotted names of companion functions that the learner's function
+        must not call (the implementation the exercise asks them to write).
+    finite_difference : callable, optional
+        For a gradient: ``finite_difference(args) -> array``, the centred-difference estimate of
+        the expected output; a correct function is also compared with it.
+    solution : callable, optional
+        For ``kind="function"``: a worked solution, written out for the book (``answer`` returns
+        it); ``solve`` is the oracle that judges, usually the companion implementation.
+    per_call : float
+        For ``kind="function"``: time limit of one call of the learner's function, in seconds.
     """
 
     id: str
@@ -121,10 +140,20 @@ class Exercise:
     misconceptions: Sequence[Misconception] = field(default_factory=tuple)
     choices: Sequence[str] = field(default_factory=tuple)
     quiz_format: Callable[[dict, Any], tuple[str, float]] | None = None
+    make_inputs: Callable[[np.random.Generator, dict], list] | None = None
+    arg_names: Sequence[str] = field(default_factory=tuple)
+    forbidden: Sequence[str] = field(default_factory=tuple)
+    finite_difference: Callable[[tuple], Any] | None = None
+    solution: Callable[..., Any] | None = None
+    per_call: float = 5.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind: expected one of {KINDS}, got {self.kind!r}")
+        if self.kind == "function" and (self.make_inputs is None or self.solution is None):
+            raise ValueError(f"make_inputs, solution: a function exercise ({self.id!r}) needs both")
+        if not 0 < self.per_call <= 10:
+            raise ValueError(f"per_call: expected a time limit in (0, 10] seconds, got {self.per_call!r}")
         if "." not in self.id:
             raise ValueError(f"id: expected '<topic>.<question>', got {self.id!r}")
         if self.kind == "choice" and len(self.choices) < 2:
@@ -204,8 +233,13 @@ def exercise(exercise_id: str, *, learner: str = "") -> Instance:
 
 
 def answer(exercise_id: str, *, learner: str = "") -> Any:
-    """Return the reference answer for the learner's instance, computed by companion code."""
+    """Return the reference answer for the learner's instance, computed by companion code.
+
+    For a "function" exercise, the worked solution (a function the learner could have written).
+    """
     ex = _get(exercise_id)
+    if ex.kind == "function":
+        return ex.solution
     return _solved(ex, learner)[1]
 
 
@@ -292,7 +326,7 @@ _UNIT_FACTORS = (10.0, 100.0, 1000.0, 1e6)
 
 
 def _judge_numeric(ex: Exercise, params: dict, a: np.ndarray, ref: np.ndarray) -> Feedback:
-    if ex.kind == "number" and a.size == 1 and a.shape != ():
+    if ex.kind in ("number", "experiment") and a.size == 1 and a.shape != ():
         a = a.reshape(())
     if a.shape != ref.shape:
         return Feedback(False, _shape_feedback(a, ref))
@@ -375,7 +409,9 @@ def check(exercise_id: Any, answer: Any, *, learner: str = "") -> Feedback:
         An id of :data:`EXERCISES`, e.g. ``"conv.output-size"``.
     answer : object
         A number, a numeric string, a (nested) list, a NumPy array or a torch tensor; for a choice
-        exercise, an option's text or its number.
+        exercise, an option's text or its number; for a "function" exercise, a Python callable,
+        which is run on the learner's test inputs in a separate process with a time limit per call
+        (``Exercise.per_call``, at most 10 s) and for the whole check (at most 30 s).
     learner : str
         The learner's name: the same one that :func:`exercise` was given.
 
@@ -385,12 +421,29 @@ def check(exercise_id: Any, answer: Any, *, learner: str = "") -> Feedback:
         ``correct`` and a message saying what is wrong (shape, transposed or channels-last, sign,
         off by one, unit factor, a named misconception, close but outside tolerance), never the
         answer itself.
+
+    Notes
+    -----
+    With a learner's name, the attempt is recorded in a local file (see
+    :func:`companion.exercises.progress`); nothing is sent anywhere.
     """
     try:
         ex = _get(exercise_id)
     except (KeyError, TypeError) as exc:
         return Feedback(False, str(exc.args[0]))
+    feedback = _check(ex, answer, learner)
+    if learner:  # the learner's own record, in a local file (companion.exercises.progress)
+        from companion.exercises._progress import record
+        note = record(ex.id, str(learner), feedback.correct)
+        if note:
+            feedback = Feedback(feedback.correct, f"{feedback.message}\n{note}")
+    return feedback
+
+
+def _check(ex: Exercise, answer: Any, learner: str) -> Feedback:
     try:
+        if ex.kind == "function":
+            return _judge_function(ex, learner, answer)
         params, ref = _solved(ex, learner)
         if ex.kind == "choice":
             return _judge_choice(ex, params, answer, ref)
@@ -401,6 +454,133 @@ def check(exercise_id: Any, answer: Any, *, learner: str = "") -> Feedback:
         return _judge_numeric(ex, params, a.astype(float), np.asarray(ref, dtype=float))
     except Exception as exc:  # never raise at a learner
         return Feedback(False, f"Could not check this answer ({type(exc).__name__}). Is it a number or an array of numbers?")
+
+
+# --------------------------------------------------------------------------------------------
+# "Write the function" exercises
+# --------------------------------------------------------------------------------------------
+
+def _resolve(dotted: str) -> Callable | None:
+    import importlib
+    module, _, name = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _function_inputs(ex: Exercise, learner: str) -> tuple[dict, list[tuple], list]:
+    """The learner's params, test inputs and the oracle's outputs, computed once per learner."""
+    key = (ex.id, str(learner))
+    hit = _SOLVED.get(key)
+    if hit is None or hit[0] is not ex:
+        params = _params(ex, learner)
+        rng = _rng(ex.id + "/inputs", str(learner))
+        inputs = [tuple(args) for args in ex.make_inputs(rng, copy.deepcopy(params))]
+        oracle = ex.solve(copy.deepcopy(params))
+        outputs = [oracle(*copy.deepcopy(args)) for args in inputs]
+        if len(_SOLVED) >= _SOLVED_MAX:
+            _SOLVED.pop(next(iter(_SOLVED)))
+        hit = _SOLVED[key] = (ex, params, (inputs, outputs))
+    return copy.deepcopy(hit[1]), copy.deepcopy(hit[2][0]), copy.deepcopy(hit[2][1])
+
+
+def _plain(v: Any) -> str:
+    """A short, readable form of a small tuple of numbers: (2.59, 3.7, 1) — not np.float64(2.59...)."""
+    if isinstance(v, (tuple, list)):
+        return "(" + ", ".join(_plain(a) for a in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.3g}"
+    return type(v).__name__
+
+
+def _describe_args(ex: Exercise, args: tuple) -> str:
+    names = list(ex.arg_names) + [f"arg{k}" for k in range(len(ex.arg_names), len(args))]
+    parts = []
+    for name, a in zip(names, args):
+        if isinstance(a, np.ndarray):
+            parts.append(f"{name} {tuple(a.shape)}")
+        elif isinstance(a, (int, float, np.integer, np.floating)) and not isinstance(a, bool):
+            parts.append(f"{name}={a:g}")
+        elif isinstance(a, (tuple, list)) and len(a) <= 6:
+            parts.append(f"{name}={_plain(a)}")
+    return ", ".join(parts)
+
+
+def _parts(value: Any) -> list[np.ndarray]:
+    return [np.asarray(v, dtype=float) for v in value] if isinstance(value, tuple) else [np.asarray(value, dtype=float)]
+
+
+def _judge_function(ex: Exercise, learner: str, fn: Any) -> Feedback:
+    from companion.exercises._sandbox import run_learner_function
+
+    if fn is None:
+        return Feedback(False, "No answer yet: define your function and pass it (the function itself, "
+                               "without calling it: `check(id, my_function)`).")
+    if not callable(fn):
+        return Feedback(False, f"Expected a Python function (def or lambda), got {type(fn).__name__}. "
+                               "Pass the function itself, without calling it.")
+    params, inputs, outputs = _function_inputs(ex, learner)
+    forbidden = [f for f in (_resolve(name) for name in ex.forbidden) if f is not None]
+    results = run_learner_function(fn, inputs, forbidden=forbidden, per_call=ex.per_call)
+    hint = f" Hint: {ex.hint}" if ex.hint else ""
+    worst = 0.0
+    for k, (args, ref, res) in enumerate(zip(inputs, outputs, results), start=1):
+        where = f"test input {k} of {len(inputs)} ({_describe_args(ex, args)})"
+        if res.status == "forbidden":
+            return Feedback(False, f"Your function calls {res.detail}, the companion implementation this exercise "
+                                   "asks you to write. Write the computation yourself with NumPy.")
+        if res.status == "timeout":
+            return Feedback(False, f"On {where} your function took longer than {ex.per_call:g} s and was stopped: "
+                                   "an endless loop, or a loop over every element where NumPy could do it at once?")
+        if res.status in ("error", "killed"):
+            return Feedback(False, f"On {where} your function failed: {res.detail}.")
+        got, want = _parts(res.value), _parts(ref)
+        if len(got) != len(want):
+            return Feedback(False, f"On {where} your function returned {len(got)} value(s); "
+                                   f"{len(want)} are expected" + (" (a tuple)." if len(want) > 1 else "."))
+        for j, (a, r) in enumerate(zip(got, want)):
+            which = f" (returned value {j + 1})" if len(want) > 1 else ""
+            if a.shape != r.shape:
+                return Feedback(False, f"On {where}{which}: " + _shape_feedback(a, r))
+            if not np.all(np.isfinite(a)):
+                return Feedback(False, f"On {where}{which} your result contains nan or inf: a division by zero, "
+                                       "a log of 0 or an overflow?")
+            if not _close(a, r, ex.rtol, ex.atol):
+                for mis in ex.misconceptions:
+                    try:
+                        wrong = _parts(mis.value(args))
+                    except Exception:
+                        continue
+                    if (len(wrong) == len(want) and wrong[j].shape == r.shape
+                            and not _close(wrong[j], r, ex.rtol, ex.atol) and _close(a, wrong[j], ex.rtol, ex.atol)):
+                        return Feedback(False, f"On {where}{which}: {mis.message}")
+                if np.any(r != 0) and _close(-a, r, ex.rtol, ex.atol):
+                    return Feedback(False, f"On {where}{which} your result has the wrong sign everywhere." + hint)
+                if a.ndim == 2 and a.shape[0] == a.shape[1] and _close(a.T, r, ex.rtol, ex.atol):
+                    return Feedback(False, f"On {where}{which} your result is the transpose of the expected one." + hint)
+                # Only a bound on the error is named: its exact size would give the answer away.
+                scale = float(np.max(np.abs(r))) or 1.0
+                err = float(np.max(np.abs(a - r))) / scale
+                wrong = int(np.sum(~(np.abs(a - r) <= ex.atol + ex.rtol * np.abs(r))))
+                size = ("close, within 5 % of the largest expected entry, but outside the tolerance"
+                        if err < 0.05 else "off by more than 5 % of the largest expected entry")
+                count = f" ({wrong} of {a.size} entries are wrong)" if a.size > 1 else ""
+                return Feedback(False, f"On {where}{which} your result is {size}{count}." + hint)
+            worst = max(worst, float(np.max(np.abs(a - r))) / (float(np.max(np.abs(r))) or 1.0))
+    message = f"Correct on all {len(inputs)} test inputs (largest relative error {worst:.1e})."
+    if ex.finite_difference is not None:
+        try:
+            numeric = _parts(ex.finite_difference(copy.deepcopy(inputs[0])))
+            mine = _parts(results[0].value)
+            rel = max(float(np.max(np.abs(m - n))) / max(float(np.max(np.abs(n))), 1e-300)
+                      for m, n in zip(mine, numeric))
+            message += f" It also agrees with centred finite differences (relative error {rel:.1e})."
+        except Exception:  # the check itself must not fail the learner
+            pass
+    return Feedback(True, message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,9 +614,12 @@ def quiz(exercise_id: str) -> list[dict]:
     """Return the jupyterquiz question list for the static book page (the instance of learner "").
 
     Numeric answers are accepted within the exercise's tolerance; the misconceptions become wrong
-    answers with their explanation. Use with ``jupyterquiz.display_quiz(quiz(id))``.
+    answers with their explanation. Use with ``jupyterquiz.display_quiz(quiz(id))``. A "function"
+    exercise has no quiz (an empty list): the page shows its task and worked solution instead.
     """
     ex = _get(exercise_id)
+    if ex.kind == "function":
+        return []  # the static page shows the task, a scaffold and the worked solution instead
     params = _params(ex, "")
     ref = ex.solve(params)
     prompt = ex.prompt.format(**params)

@@ -1,0 +1,115 @@
+"""companion.unet: the arithmetic of a U-Net plan, against a torch build, a hand count and the
+receptive-field recursion of companion.layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from companion.layers import receptive_field
+from companion.models import UNet, count_parameters
+from companion.unet import (
+    anisotropy_violations,
+    make_plan,
+    patch_divisible,
+    plan_activation_bytes,
+    plan_parameters,
+    plan_receptive_field,
+    stage_channels,
+)
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+@pytest.mark.parametrize("norm", ["batch", "instance", "group", None])
+@pytest.mark.parametrize("depth, base", [(1, 4), (3, 8), (4, 16)])
+def test_parameters_equal_companion_unet_in_torch(dims, norm, depth, base):
+    model = UNet(2, 3, dims=dims, base_channels=base, depth=depth, norm=norm)
+    plan = make_plan([3] * (depth + 1), [2] * depth, base, max_channels=10**6, dims=dims)
+    assert plan_parameters(plan, 2, 3, norm=norm is not None) == count_parameters(model)
+
+
+def _torch_plan(plan, c_in, n_classes):
+    """A plain torch build of an anisotropic plan, to count its parameters independently."""
+    ch = stage_channels(plan)
+    mods = []
+
+    def stage(a, c, k):
+        pad = tuple(x // 2 for x in k)
+        return [nn.Conv3d(a, c, k, padding=pad, bias=False), nn.InstanceNorm3d(c, affine=True),
+                nn.Conv3d(c, c, k, padding=pad, bias=False), nn.InstanceNorm3d(c, affine=True)]
+    for s in range(plan.depth + 1):
+        mods += stage(c_in if s == 0 else ch[s - 1], ch[s], plan.kernels[s])
+    for s in range(plan.depth):
+        mods.append(nn.ConvTranspose3d(ch[s + 1], ch[s], plan.pools[s], stride=plan.pools[s]))
+        mods += stage(2 * ch[s], ch[s], plan.kernels[s])
+    mods.append(nn.Conv3d(ch[0], n_classes, 1))
+    return sum(p.numel() for m in mods for p in m.parameters())
+
+
+def test_parameters_of_an_anisotropic_capped_plan_equal_a_torch_build():
+    plan = make_plan([(1, 3, 3), (1, 3, 3), 3, 3, 3, 3], [(1, 2, 2), (1, 2, 2), 2, 2, 2], 32, max_channels=320)
+    assert stage_channels(plan) == [32, 64, 128, 256, 320, 320]
+    assert plan_parameters(plan, 1, 3) == _torch_plan(plan, 1, 3)
+
+
+def test_receptive_field_per_axis_equals_the_layer_recursion_and_a_measurement():
+    plan = make_plan([(1, 3, 3), 3, 3], [(1, 2, 2), 2], 4)
+    rf = plan_receptive_field(plan)
+    # h axis by hand: convs 3,3, pool 2, convs 3,3, pool 2, convs 3,3 = 32
+    assert rf == (14, 32, 32)
+    assert rf[1] == receptive_field([(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)])
+    # measured: the gradient of one bottleneck voxel of a linear conv/avg-pool stack w.r.t. the input
+    torch.manual_seed(0)
+    layers = []
+    for s in range(plan.depth + 1):
+        k = plan.kernels[s]
+        layers += [nn.Conv3d(1, 1, k, bias=False), nn.Conv3d(1, 1, k, bias=False)]
+        if s < plan.depth:
+            layers.append(nn.AvgPool3d(plan.pools[s]))
+    net = nn.Sequential(*layers).double()
+    for m in net:
+        if isinstance(m, nn.Conv3d):
+            nn.init.constant_(m.weight, 1.0)
+    x = torch.ones(1, 1, 40, 80, 80, dtype=torch.float64, requires_grad=True)
+    y = net(x)
+    y[0, 0, y.shape[2] // 2, y.shape[3] // 2, y.shape[4] // 2].backward()
+    nz = np.nonzero(x.grad[0, 0].numpy())
+    assert tuple(int(a.max() - a.min() + 1) for a in nz) == rf
+
+
+def test_activation_bytes_by_hand_and_linear_in_batch():
+    plan = make_plan([3, 3], [2], 8, dims=2)
+    # stage 0: 16x16=256 voxels, 8 ch: encoder 2 convs x 2 maps, decoder the same, up + concat 24 ch
+    # stage 1: 8x8=64 voxels, 16 ch: 2 convs x 2 maps
+    values = 2 * 2 * 8 * 256 * 2 + 24 * 256 + 2 * 2 * 16 * 64
+    assert plan_activation_bytes(plan, (16, 16)) == 4 * values
+    assert plan_activation_bytes(plan, (16, 16), 3) == 3 * 4 * values
+    assert plan_activation_bytes(plan, (16, 16), itemsize=2) == 2 * values
+
+
+def test_anisotropy_rule_and_divisibility():
+    iso = make_plan([3, 3, 3], [2, 2], 8)
+    assert anisotropy_violations(iso, (1.0, 1.0, 1.0)) == []
+    assert any("stage 0: axis 0" in v for v in anisotropy_violations(iso, (5.0, 0.8, 0.8)))
+    aniso = make_plan([(1, 3, 3), (1, 3, 3), 3], [(1, 2, 2), (2, 2, 2)], 8)
+    # 3.0 / 0.8 = 3.75 > 2: no z at stage 0; then 3.0 / 1.6 = 1.9 <= 2: z may be convolved and pooled
+    assert anisotropy_violations(aniso, (3.0, 0.8, 0.8)) == []
+    assert patch_divisible(aniso, (6, 64, 64)) == []
+    assert patch_divisible(aniso, (7, 64, 63)) == [
+        "axis 0: patch size 7 is not divisible by 2 (the product of its poolings)",
+        "axis 2: patch size 63 is not divisible by 4 (the product of its poolings)"]
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: make_plan([3, 3], [2, 2], 8), ValueError, r"^kernels: expected len\(pools\) \+ 1 = 3 stages, got 2"),
+    (lambda: make_plan([3, (3, 3)], [2], 8), ValueError, r"^kernels\[1\]: expected 3 positive ints"),
+    (lambda: make_plan([3, 3], [0], 8), ValueError, r"^pools\[0\]: expected 3 positive ints"),
+    (lambda: make_plan([3, 3], [2], 0), ValueError, r"^base_channels: expected a positive int"),
+    (lambda: make_plan("33", [2], 8), TypeError, r"^kernels: expected a sequence"),
+    (lambda: make_plan([3, 3], [2], 8, max_channels=4), ValueError, r"^max_channels: expected an int >= base_channels"),
+])
+def test_bad_calls(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
