@@ -421,9 +421,9 @@ def test_docstring_examples_run():
 def test_conv_exercises_recognise_every_misconception_for_many_learners():
     from companion.exercises import EXERCISES, check, exercise
 
-    ids = sorted(i for i in EXERCISES if i.startswith("conv."))
+    ids = sorted(i for i in EXERCISES if i.startswith("conv.") and EXERCISES[i].kind in ("number", "array", "choice"))
     assert ids == ["conv.convolve-vs-correlate", "conv.input-gradient", "conv.output-size",
-                   "conv.param-count", "conv.value-by-hand"]
+                   "conv.padding-error", "conv.param-count", "conv.patch-padding", "conv.value-by-hand"]
     for exercise_id in ids:
         ex = EXERCISES[exercise_id]
         for n in range(10):
@@ -544,3 +544,30 @@ def test_conv_transpose_hand_case_and_checkerboard():
 def test_conv_transpose_bad_input(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_padding_error_exercise_against_torch_padding():
+    """conv.padding-error's reference, recomputed with torch's own padding modes and conv2d."""
+    from companion.data import load_ct_slice
+    from companion.exercises import answer, exercise
+
+    hu = torch.from_numpy(load_ct_slice().pixels.astype(np.float64))
+    b = torch.tensor([1.0, 4, 6, 4, 1], dtype=torch.float64) / 16
+    k = torch.outer(b, b)[None, None]
+    modes = {"zeros in HU (water)": ("constant", 0.0), "zeros after normalising (air, -1000 HU)": ("constant", -1000.0),
+             "reflect": ("reflect", None), "replicate": ("replicate", None)}
+    seen = set()
+    for n in range(12):
+        p = exercise("conv.padding-error", learner=f"learner-{n}").params
+        size, top, left = p["size"], p["top"], p["left"]
+        context = hu[top - 2:top + size + 2, left - 2:left + size + 2][None, None]
+        truth = F.conv2d(context, k)[0, 0]
+        mode, value = modes[p["mode"]]
+        patch = context[..., 2:-2, 2:-2]
+        padded = F.pad(patch, (2, 2, 2, 2), mode=mode, value=value) if mode == "constant" else F.pad(patch, (2, 2, 2, 2), mode=mode)
+        err = (F.conv2d(padded, k)[0, 0] - truth).numpy()
+        band = np.ones((size, size), bool)
+        band[2:-2, 2:-2] = False
+        assert np.isclose(answer("conv.padding-error", learner=f"learner-{n}"), np.sqrt(np.mean(err[band] ** 2)), rtol=1e-9)
+        seen.add(p["mode"])
+    assert len(seen) >= 3  # the learners get different paddings
