@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from companion.exercises._engine import Exercise, Misconception, register
-from companion.normalization import batch_norm, effective_sample_size, instance_norm, update_running_stats
+from companion.normalization import (batch_norm, effective_sample_size, instance_norm, sample_patches,
+                                     update_running_stats)
 
 _EPS = 1e-5
 
@@ -151,5 +152,100 @@ register(Exercise(
                       "The correlation extends along all three axes: divide by the per-axis sum once per axis."),
         Misconception("forgot-n", lambda p: effective_sample_size((p["d"],) * 3, p["s"], 1),
                       "The N volumes of the batch are independent of each other: each adds its own share."),
+    ),
+))
+
+
+# ---- bn.choose-norm (choice): which normalisation for small 3-D batches ------------------------
+
+_NORM_CHOICES = (
+    "batch norm: with 128^3 voxels per patch the batch statistics are estimated from millions of values, "
+    "so they are precise even at this batch size",
+    "instance or group norm: their statistics never cross samples, so training and evaluation compute the "
+    "same thing, while batch norm at this batch size normalises with the statistics of one or two patches "
+    "in training and with running averages in evaluation",
+    "no normalisation: with a batch this small any normalisation only adds noise",
+    "batch norm with a larger momentum, so that the running statistics follow the last batches closely",
+)
+
+
+def _choose_norm_params(rng: np.random.Generator) -> dict:
+    return {"n": int(rng.choice([1, 2])), "size": int(rng.choice([96, 128, 160])),
+            "gpu_gb": int(rng.choice([11, 16, 24]))}
+
+
+register(Exercise(
+    id="bn.choose-norm",
+    title="Choose and justify: normalisation for a 3-D segmentation network",
+    prompt=("You train a 3-D U-Net on CT patches of {size}^3 voxels; on your {gpu_gb} GB GPU the batch holds "
+            "N = {n} patch(es), drawn at random positions with foreground oversampling, and at test time you "
+            "segment whole volumes with sliding windows. Which normalisation layers do you use, and why?"),
+    make_params=_choose_norm_params,
+    solve=lambda p: _NORM_CHOICES[1],
+    kind="choice",
+    choices=_NORM_CHOICES,
+    hint="What does a batch-norm layer use for its statistics in training mode, and what in evaluation mode? "
+         "How much do two random CT patches differ?",
+    misconceptions=(
+        Misconception("many-voxels", lambda p: _NORM_CHOICES[0],
+                      "The voxels of a patch are strongly correlated and patches differ in content (lung, liver, "
+                      "bone): a patch is worth only a few independent values for the channel mean, and the "
+                      "running statistics then differ from any one batch's."),
+        Misconception("momentum", lambda p: _NORM_CHOICES[3],
+                      "A larger momentum makes the running statistics noisier (they follow the last few patches), "
+                      "and evaluation still normalises differently from training."),
+        Misconception("none", lambda p: _NORM_CHOICES[2],
+                      "Normalisation layers matter for training deep networks (larger stable learning rates); "
+                      "the question is which statistics to use, not whether to normalise."),
+    ),
+))
+
+
+# ---- bn.measure-patch-sd (run it): batch statistics of real CT patches ------------------------
+
+_CT_IMG = None
+
+
+def _ct_img() -> tuple[np.ndarray, np.ndarray]:
+    global _CT_IMG
+    if _CT_IMG is None:
+        from companion.data import load_ct_slice
+
+        hu = load_ct_slice().pixels.astype(np.float64)
+        _CT_IMG = ((hu - hu.mean()) / hu.std(), hu > 300)
+    return _CT_IMG
+
+
+def _patch_params(rng: np.random.Generator) -> dict:
+    return {"size": int(rng.choice([16, 24, 48])), "n": int(rng.choice([2, 3, 4])),
+            "oversample": float(rng.choice([0.0, 0.5])), "seed": int(rng.integers(0, 1000))}
+
+
+def _patch_sd(p: dict, *, n: int | None = None, oversample: float | None = None, square: bool = False) -> float:
+    img, bone = _ct_img()
+    n = p["n"] if n is None else n
+    over = p["oversample"] if oversample is None else oversample
+    patches, _ = sample_patches(img, p["size"], 2000 * n, seed=p["seed"], foreground=bone, oversample=over)
+    sd = float(patches.reshape(2000, n, -1).mean(axis=(1, 2)).std())
+    return sd ** 2 if square else sd
+
+
+register(Exercise(
+    id="bn.measure-patch-sd",
+    title="Run it: how much do batch means of real CT patches scatter?",
+    prompt=("Repeat the chapter's CT-patch experiment with your own settings: normalise the CT slice "
+            "(img = (hu - hu.mean()) / hu.std(), bone = hu > 300), draw 2000 batches of N = {n} patches of "
+            "{size} x {size} pixels with sample_patches(img, {size}, 2000 * {n}, seed={seed}, foreground=bone, "
+            "oversample={oversample}), and compute the standard deviation of the 2000 batch means. What is it "
+            "(in units of the slice's SD)? Another seed or your own sampler gives a value within 10 %."),
+    make_params=lambda rng: _patch_params(rng),
+    solve=_patch_sd,
+    rtol=0.1,
+    hint="Reshape the patches to (2000, N, size * size), average over the last two axes, take .std().",
+    misconceptions=(
+        Misconception("variance", lambda p: _patch_sd(p, square=True),
+                      "That is the variance of the batch means; the question asks for their standard deviation."),
+        Misconception("one-patch", lambda p: _patch_sd(p, n=1),
+                      "That is the scatter of single patches: average the N patches of each batch first."),
     ),
 ))
