@@ -132,7 +132,11 @@ def draw_receptive_field(view: RFView, image: np.ndarray, spacing, origin, ax_im
     """Draw the slice (in mm) with the receptive-field squares, and optionally the growth curve."""
     from matplotlib.patches import Rectangle
 
-    ax_img.imshow(image, cmap="gray", vmin=-200, vmax=300, extent=_slice_extent(image, spacing, origin))
+    from companion.intensity import apply_window
+
+    # CT in HU: the book's soft-tissue window (level 40 HU, width 400 HU), grey levels in [0, 1]
+    ax_img.imshow(apply_window(image, "soft tissue"), cmap="gray", vmin=0, vmax=1,
+                  extent=_slice_extent(image, spacing, origin))
     colours = ["tab:orange", "tab:red", "tab:purple", "tab:blue", "tab:green", "gold"]
     # one square per pooling level (where the jump changes) and the last layer
     marks = [i for i in range(1, len(view.rf)) if i == len(view.rf) - 1 or view.jump[i + 1] != view.jump[i]]

@@ -126,3 +126,83 @@ register(Exercise(
                       "That is the probability of being silent at least once, not every time."),
     ),
 ))
+
+
+# ---- act.init-choice (choose and justify) ----------------------------------------------------
+
+_INIT_CORRECT = ("N(0, 2 / ((1 + a²) · C_in · 27)): the fan-in is C_in × 3 × 3 × 3, and a (leaky) ReLU keeps "
+                 "only (1 + a²)/2 of the mean square")
+_INIT_LECUN = "N(0, 1 / (C_in · 27)): then every pre-activation has the variance of one input"
+_INIT_CHANNELS = "N(0, 2 / C_in): the fan-in is the number of input channels"
+_INIT_SMALL = "N(0, 0.01²): small weights, so that no unit saturates"
+
+
+def _init_params(rng: np.random.Generator) -> dict:
+    return {"c": int(rng.choice([16, 32, 64, 128])), "a": float(rng.choice([0.0, 0.01, 0.1, 0.2]))}
+
+
+register(Exercise(
+    id="act.init-choice",
+    title="Which initialisation for a deep (leaky) ReLU stack?",
+    prompt=("A network stacks twenty blocks Conv3d({c}, {c}, kernel_size=3) → LeakyReLU(negative_slope={a}) "
+            "(slope 0 is ReLU), without any normalisation layer. Which distribution of the initial weights keeps "
+            "the mean square of the activations the same from the first block to the last? Choose, and justify "
+            "it with the chapter's recursion."),
+    make_params=_init_params,
+    solve=lambda p: _INIT_CORRECT,
+    kind="choice",
+    choices=(_INIT_CORRECT, _INIT_LECUN, _INIT_CHANNELS, _INIT_SMALL),
+    hint="E[z²] = fan_in · σ² · E[y²], and a (leaky) ReLU of a symmetric z keeps (1 + a²)/2 of E[z²].",
+    misconceptions=(
+        Misconception("lecun", lambda p: _INIT_LECUN,
+                      "That is right for a linear layer; the activation after it keeps only about half of the mean "
+                      "square, so the signal halves at every block."),
+        Misconception("channels-only", lambda p: _INIT_CHANNELS,
+                      "Each output sums over C_in × 3 × 3 × 3 inputs: the kernel volume belongs in the fan-in, "
+                      "or the signal grows 27-fold per block."),
+        Misconception("fixed-small", lambda p: _INIT_SMALL,
+                      "A fixed standard deviation ignores the fan-in: the mean square then changes by a constant "
+                      "factor per block, and after twenty blocks it has vanished or exploded."),
+    ),
+))
+
+
+# ---- act.he-measure (run it and measure) -----------------------------------------------------
+
+def _he_params(rng: np.random.Generator) -> dict:
+    return {"depth": int(rng.integers(6, 15)), "width": int(rng.choice([64, 128, 256])),
+            "s": float(rng.choice([0.8, 0.9, 1.1, 1.25])), "seed": int(rng.integers(0, 1000))}
+
+
+def _he_solve(p: dict) -> float:
+    from companion.init import propagate_second_moment
+    x = np.random.default_rng(p["seed"]).standard_normal((256, p["width"]))
+    q = propagate_second_moment(x, p["depth"], p["width"], std_scale=p["s"], seed=p["seed"])
+    return float(q[-1] / q[0])
+
+
+register(Exercise(
+    id="act.he-measure",
+    title="Measure the signal's growth through a ReLU network",
+    prompt=("Rerun the chapter's He experiment with your own network, whose weights are {s} times He's standard "
+            "deviation: x = np.random.default_rng({seed}).standard_normal((256, {width})), then "
+            "q = propagate_second_moment(x, {depth}, {width}, std_scale={s}, seed={seed}). What is the measured "
+            "growth q[-1] / q[0] from the first layer to the last? (Predict it first with the recursion.)"),
+    make_params=_he_params,
+    solve=_he_solve,
+    rtol=1e-4,
+    hint="Run the two lines with your numbers and divide the last entry of q by the first.",
+    misconceptions=(
+        Misconception("no-relu-half", lambda p: float((2 * p["s"] ** 2) ** (p["depth"] - 1)),
+                      "That forgets that each ReLU keeps only half of the mean square: the factor per layer is "
+                      "s², not 2 s². And the question asks for the measured value: run the code."),
+        Misconception("last-not-ratio", lambda p: float(_he_q_last(p)),
+                      "That is q at the last layer; the question asks for its ratio to the first layer's."),
+    ),
+))
+
+
+def _he_q_last(p: dict) -> float:
+    from companion.init import propagate_second_moment
+    x = np.random.default_rng(p["seed"]).standard_normal((256, p["width"]))
+    return float(propagate_second_moment(x, p["depth"], p["width"], std_scale=p["s"], seed=p["seed"])[-1])

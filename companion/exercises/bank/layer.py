@@ -120,3 +120,86 @@ register(Exercise(
                       "That is the bias gradient of a correlation alone; batch norm's mean subtraction follows it."),
     ),
 ))
+
+
+# ---- layer.anisotropic-design (choose and justify) -------------------------------------------
+
+_ANISO_CORRECT = ("1×3×3 kernels and 1×2×2 pooling in the first stages, 3×3×3 and 2×2×2 once in-plane pooling "
+                  "has brought the in-plane spacing within a factor of two of the slice spacing: the field then "
+                  "grows by similar millimetres along every axis")
+_ANISO_ISO = ("3×3×3 kernels and 2×2×2 pooling from the first layer: the same operation along every axis "
+              "treats the axes equally")
+_ANISO_RESAMPLE = "resample the volume to the slice spacing along every axis first, then use 3×3×3 everywhere"
+_ANISO_NOPOOL_Z = "3×3×3 kernels at every level, with 1×2×2 pooling at every level"
+
+
+def _aniso_params(rng: np.random.Generator) -> dict:
+    return {"dz": float(rng.choice([3.0, 4.0, 5.0, 6.0])), "dxy": float(rng.choice([0.6, 0.7, 0.8]))}
+
+
+register(Exercise(
+    id="layer.anisotropic-design",
+    title="Kernels and pooling for an anisotropic grid",
+    prompt=("A CT series has voxels of {dz} × {dxy} × {dxy} mm (slices × rows × columns). You build a four-level "
+            "3-D encoder with two convolutions per level. Which design of the first stages gives every output a "
+            "receptive field that grows evenly in millimetres, without giving up in-plane resolution? Choose, "
+            "and say to yourself why the others fail."),
+    make_params=_aniso_params,
+    solve=lambda p: _ANISO_CORRECT,
+    kind="choice",
+    choices=(_ANISO_CORRECT, _ANISO_ISO, _ANISO_RESAMPLE, _ANISO_NOPOOL_Z),
+    hint="Convert the receptive field of each design to millimetres per axis: r voxels times the spacing.",
+    misconceptions=(
+        Misconception("voxels-not-mm", lambda p: _ANISO_ISO,
+                      "Equal in voxels is not equal in millimetres: one step across slices is several in-plane "
+                      "steps, so the field becomes several times longer across slices than in-plane."),
+        Misconception("resample-down", lambda p: _ANISO_RESAMPLE,
+                      "That throws away the in-plane resolution that small structures need; the network can adapt "
+                      "its kernels and pooling to the grid instead."),
+        Misconception("kernel-3-in-z", lambda p: _ANISO_NOPOOL_Z,
+                      "With 3-wide kernels across slices from the first layer on, the first layers already mix "
+                      "slices centimetres apart while their in-plane field is a few millimetres."),
+    ),
+))
+
+
+# ---- layer.erf-measure (run it and measure) --------------------------------------------------
+
+def _erf_params(rng: np.random.Generator) -> dict:
+    first = int(rng.integers(0, 1000))
+    return {"L": int(rng.choice([3, 5, 6, 10, 12])), "seeds": [first, first + 1, first + 2]}
+
+
+def _erf_solve(p: dict) -> float:
+    from companion.data import load_ct_slice
+    from companion.intensity import ct_normalisation_stats, ct_normalise
+    from companion.models.erf import effective_receptive_field, erf_std, random_relu_cnn  # torch, on first use
+
+    ct = load_ct_slice()
+    ct_in = ct_normalise(ct.pixels, ct_normalisation_stats([ct.pixels]))[None, None]
+    erf = np.mean([effective_receptive_field(random_relu_cnn(p["L"], seed=s), ct_in) for s in p["seeds"]], axis=0)
+    return float(erf_std(erf).mean())
+
+
+register(Exercise(
+    id="layer.erf-measure",
+    title="Measure an effective receptive field",
+    prompt=("Rerun the chapter's effective-receptive-field experiment with your own network: L = {L} layers, "
+            "seeds {seeds}. With ct = load_ct_slice() and ct_in = ct_normalise(ct.pixels, "
+            "ct_normalisation_stats([ct.pixels]))[None, None], average effective_receptive_field("
+            "random_relu_cnn({L}, seed=s), ct_in) over your seeds s. What is erf_std(erf).mean(), the ERF's "
+            "standard deviation in pixels? (Compare it with the theoretical field of 2L + 1 pixels.)"),
+    make_params=_erf_params,
+    solve=_erf_solve,
+    rtol=1e-3,
+    unit="pixels",
+    hint="Copy the chapter's ERF cell, change the depth and the seeds, and print erf_std of the averaged map.",
+    misconceptions=(
+        Misconception("theoretical", lambda p: float(2 * p["L"] + 1),
+                      "That is the theoretical receptive field's width; the question asks for the measured "
+                      "standard deviation of the gradient map, which is much smaller."),
+        Misconception("linear-box", lambda p: float(np.sqrt(2 * p["L"] / 3)),
+                      "That is the closed form for a linear stack of 3×3 box filters; the random ReLU network's "
+                      "ERF is measured, not computed from that formula."),
+    ),
+))
