@@ -36,9 +36,10 @@ JUPYTERLAB_VERSION ?= 4.6.4
 MATHJAX_VERSION := 3.2.2
 REQUIREJS_VERSION := 2.3.8
 HTML_MANAGER_VERSION := 1.0.15
+NOTO_SC_VERSION := 5.3.0
 VENDOR := _vendor
 VENDOR_HTML := $(VENDOR)/html/vendor
-VENDOR_STAMP := $(VENDOR)/.stamp-mathjax-$(MATHJAX_VERSION)-requirejs-$(REQUIREJS_VERSION)-html-manager-$(HTML_MANAGER_VERSION)
+VENDOR_STAMP := $(VENDOR)/.stamp-mathjax-$(MATHJAX_VERSION)-requirejs-$(REQUIREJS_VERSION)-html-manager-$(HTML_MANAGER_VERSION)-noto-sc-$(NOTO_SC_VERSION)-v3
 
 # Extra jupyter-book arguments, e.g. JB_ARGS="--toc /tmp/toc.yml" to build a subset while writing.
 JB_ARGS ?=
@@ -73,8 +74,9 @@ $(VENDOR_STAMP):
 	@command -v npm >/dev/null || { echo "npm is needed once, to fetch MathJax, require.js and the widget manager"; exit 1; }
 	rm -rf $(VENDOR)/npm $(VENDOR)/html $(VENDOR)/.stamp-*
 	mkdir -p $(VENDOR)/npm $(VENDOR_HTML)/mathjax $(VENDOR_HTML)/requirejs $(VENDOR_HTML)/html-manager
+	mkdir -p $(VENDOR_HTML)/fonts/noto-sans-sc/files
 	cd $(VENDOR)/npm && npm pack --silent mathjax@$(MATHJAX_VERSION) requirejs@$(REQUIREJS_VERSION) \
-	  @jupyter-widgets/html-manager@$(HTML_MANAGER_VERSION) >/dev/null
+	  @jupyter-widgets/html-manager@$(HTML_MANAGER_VERSION) @fontsource/noto-sans-sc@$(NOTO_SC_VERSION) >/dev/null
 	tar -xzf $(VENDOR)/npm/mathjax-$(MATHJAX_VERSION).tgz -C $(VENDOR_HTML)/mathjax --strip-components=2 package/es5
 	tar -xzf $(VENDOR)/npm/requirejs-$(REQUIREJS_VERSION).tgz -C $(VENDOR_HTML)/requirejs --strip-components=1 package/require.js
 	tar -xzf $(VENDOR)/npm/jupyter-widgets-html-manager-$(HTML_MANAGER_VERSION).tgz -C $(VENDOR_HTML)/html-manager \
@@ -84,8 +86,19 @@ $(VENDOR_STAMP):
 	find $(VENDOR_HTML)/mathjax -maxdepth 1 -name '*.js' ! -name tex-mml-chtml.js -delete
 	rm -rf $(VENDOR_HTML)/mathjax/output/svg $(VENDOR_HTML)/mathjax/output/svg.js
 	rm -f $(VENDOR_HTML)/html-manager/embed.js $(VENDOR_HTML)/html-manager/libembed-amd.js
+	# The widget manager typesets with the MathJax 2 API (MathJax.Hub.Queue), a TypeError under
+	# MathJax 3: call MathJax 3's typesetPromise where it exists (and nothing before MathJax has loaded).
+	sed -i 's/MathJax\.Hub\.Queue(\["Typeset",MathJax\.Hub,\([a-z]\)\])/(MathJax.typesetPromise?MathJax.typesetPromise([\1]):MathJax.Hub\&\&MathJax.Hub.Queue(["Typeset",MathJax.Hub,\1]))/g' \
+	  $(VENDOR_HTML)/html-manager/embed-amd.js
+	! grep -q 'void 0!==window.MathJax&&MathJax.Hub.Queue' $(VENDOR_HTML)/html-manager/embed-amd.js
+	# Chinese text: Noto Sans SC (SIL OFL), regular weight, woff2 split by unicode-range, so a page
+	# downloads only the pieces holding the characters it shows.
+	tar -xzf $(VENDOR)/npm/fontsource-noto-sans-sc-$(NOTO_SC_VERSION).tgz -C $(VENDOR_HTML)/fonts/noto-sans-sc \
+	  --strip-components=1 --wildcards 'package/400.css' 'package/LICENSE' 'package/files/*-400-normal.woff2'
+	sed -i 's/, url([^)]*\.woff) format(.woff.)//' $(VENDOR_HTML)/fonts/noto-sans-sc/400.css
 	test -f $(VENDOR_HTML)/mathjax/tex-mml-chtml.js && test -f $(VENDOR_HTML)/requirejs/require.js \
-	  && test -f $(VENDOR_HTML)/html-manager/embed-amd.js
+	  && test -f $(VENDOR_HTML)/html-manager/embed-amd.js && test -f $(VENDOR_HTML)/fonts/noto-sans-sc/400.css
+	! grep -q '\.woff)' $(VENDOR_HTML)/fonts/noto-sans-sc/400.css
 	touch $@
 
 # --- the book ------------------------------------------------------------------------------

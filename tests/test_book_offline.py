@@ -175,3 +175,84 @@ def test_no_stylesheet_fetches_from_the_network():
              for css in sorted(BOOK_HTML.rglob("*.css"))
              for m in remote.finditer(css.read_text(encoding="utf-8", errors="replace"))]
     assert not found, "stylesheets that fetch from the network:\n" + "\n".join(found)
+
+
+# ---- repairs made to every built page (book/_ext/offline_assets.py) --------------------------
+
+def _extension():
+    spec = importlib.util.spec_from_file_location("offline_assets", ROOT / "book" / "_ext" / "offline_assets.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("html, expected", [
+    ("<body><p>卷积 kernel</p></body>", '<body><p><span lang="zh-Hans">卷积</span> kernel</p><!-- zh-Hans marked --></body>'),
+    ('<body><p title="卷积">x</p></body>', '<body><p title="卷积">x</p></body>'),            # attributes untouched
+    ("<body><script>var s = '卷积';</script></body>", "<body><script>var s = '卷积';</script></body>"),
+    ("<head><title>卷积</title></head><body>a</body>", "<head><title>卷积</title></head><body>a</body>"),
+    ("<body><p>no Chinese</p></body>", "<body><p>no Chinese</p></body>"),
+    ("<body><h1>Pooling（池化，降采样）</h1></body>",
+     '<body><h1>Pooling<span lang="zh-Hans">（池化，降采样）</span></h1><!-- zh-Hans marked --></body>'),
+])
+def test_chinese_runs_are_marked_zh_hans(html, expected):
+    mark = _extension().mark_chinese
+    assert mark(html) == expected
+    assert mark(mark(html)) == mark(html)        # a rebuilt page is not marked twice
+
+
+def test_identical_inline_scripts_in_the_head_are_kept_once():
+    dedupe = _extension().dedupe_inline_scripts
+    html = ('<head><script>const A = 1;</script><script src="x.js"></script><script>const A = 1;</script>'
+            '<script>const B = 2;</script></head><body><script>const A = 1;</script></body>')
+    assert dedupe(html) == ('<head><script>const A = 1;</script><script src="x.js"></script>'
+                            '<script>const B = 2;</script></head><body><script>const A = 1;</script></body>')
+
+
+def test_no_page_declares_an_inline_script_twice():
+    for page in built_pages():
+        html = page.read_text(encoding="utf-8", errors="replace")
+        head = html[:html.find("</head>")]
+        blocks = re.findall(r"<script>(?:(?!</script>).)*</script>", head, re.DOTALL)
+        assert len(blocks) == len(set(blocks)), f"{page.name}: an inline script appears twice"
+        assert head.count("THEBE_JS_URL =") <= 1
+
+
+def test_chinese_text_is_marked_and_the_bundled_font_is_loaded():
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    pages_with_chinese = 0
+    for page in built_pages():
+        soup = BeautifulSoup(page.read_text(encoding="utf-8", errors="replace"), "html.parser")
+        body = soup.body
+        if body is None:
+            continue
+        for tag in body.find_all(["script", "style"]):
+            tag.decompose()
+        text_nodes = [t for t in body.find_all(string=cjk)]
+        if not text_nodes:
+            continue
+        pages_with_chinese += 1
+        unmarked = [t for t in text_nodes if not any(p.get("lang") == "zh-Hans" for p in t.parents if p.name)]
+        assert not unmarked, f"{page.name}: Chinese text without lang=zh-Hans: {unmarked[0][:40]!r}"
+        fonts = [l["href"] for l in soup.find_all("link", rel="stylesheet") if "noto-sans-sc" in l.get("href", "")]
+        assert fonts, f"{page.name}: shows Chinese but does not load the bundled Noto Sans SC"
+    assert pages_with_chinese >= 5
+
+
+def test_the_bundled_font_files_are_all_there():
+    css = BOOK_HTML / "vendor" / "fonts" / "noto-sans-sc" / "400.css"
+    if not css.is_file():
+        unavailable(f"no vendored font CSS at {css} (run `make vendor`, then build)")
+    urls = re.findall(r"url\(([^)]+)\)", css.read_text())
+    assert len(urls) > 50 and all(u.endswith(".woff2") for u in urls)
+    missing = [u for u in urls if not (css.parent / u).is_file()]
+    assert not missing, missing[:3]
+    assert (css.parent / "LICENSE").is_file()
+
+
+def test_widget_pages_point_the_widget_manager_at_its_vendored_fonts():
+    pages = [p for p in built_pages() if "embed-amd.js" in p.read_text(encoding="utf-8", errors="replace")]
+    assert pages
+    for page in pages:
+        html = page.read_text(encoding="utf-8", errors="replace")
+        assert html.find("__jupyter_widgets_assets_path__") < html.find("embed-amd.js"), page.name

@@ -10,6 +10,17 @@ Loaded from ``_config.yml`` (``sphinx.local_extensions``). It does two things:
 2. After the HTML build, every page is scanned for a script, stylesheet, font or import
    loaded from the network; each one found is a warning, so ``jupyter-book build -W`` fails.
 
+It also repairs what the assembled pages get wrong:
+
+3. Jupyter Book loads some extensions twice, so identical inline scripts (the Thebe settings,
+   ``THEBE_JS_URL``, declared with ``const``) appear twice in a page's head and the second throws
+   a SyntaxError: each page keeps the first copy of each.
+4. The widget manager fetches its icon fonts from a path derived from its CDN; an inline script
+   points it at the vendored copy (``vendor/html-manager/``), so no request fails.
+5. Chinese text is marked ``lang="zh-Hans"`` (a ``<span>`` around each run of CJK characters,
+   outside scripts, styles and tags), so browsers pick the Simplified Chinese glyphs of the
+   bundled font (``vendor/fonts/noto-sans-sc``) instead of Japanese forms.
+
 The vendored files live in ``vendor/`` of the HTML output (``make vendor`` fetches them; the
 ``html_extra_path`` in ``_config.yml`` copies them).
 """
@@ -80,6 +91,82 @@ def _empty_thebe_url(app: Sphinx, pagename: str, templatename: str, context: dic
     context["script_files"] = emptied
 
 
+INLINE_SCRIPT = re.compile(r"<script>(?:(?!</script>).)*</script>", re.DOTALL)
+
+
+def dedupe_inline_scripts(html: str) -> str:
+    """Keep the first of identical inline ``<script>…</script>`` blocks in the page's head."""
+    head_end = html.find("</head>")
+    if head_end < 0:
+        return html
+    head, seen = html[:head_end], set()
+
+    def once(match: re.Match) -> str:
+        block = match.group(0)
+        if block in seen:
+            return ""
+        seen.add(block)
+        return block
+
+    return INLINE_SCRIPT.sub(once, head) + html[head_end:]
+
+
+# Where the widget manager finds its fonts: the vendored copy, relative to the book's root
+# (Sphinx writes the page's relative root into <html data-content_root>).
+WIDGET_ASSETS = (
+    "window.__jupyter_widgets_assets_path__ = new URL("
+    "(document.documentElement.dataset.content_root || './') + 'vendor/html-manager/', "
+    "document.baseURI).href;"
+)
+
+CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff"
+                 r"\uf900-\ufaff\uff00-\uffef]+")
+ZH_MARK = "<!-- zh-Hans marked -->"
+RAW_TEXT = {"script", "style", "textarea", "title", "svg", "math", "mjx-container", "option"}
+TAG = re.compile(r"<(/?)([a-zA-Z][\w:-]*)[^>]*?(/?)>|<!--.*?-->|<!\[CDATA\[.*?\]\]>|<![^>]*>", re.DOTALL)
+
+
+def mark_chinese(html: str) -> str:
+    """Wrap each run of CJK characters in page text in ``<span lang="zh-Hans">``.
+
+    Text inside tags' attributes, scripts, styles, titles and MathJax output is left alone, and a
+    page already marked is returned unchanged.
+    """
+    if ZH_MARK in html or not CJK.search(html):
+        return html
+    out, pos, raw = [], 0, []
+    for match in TAG.finditer(html):
+        text = html[pos:match.start()]
+        out.append(text if raw else CJK.sub(lambda m: f'<span lang="zh-Hans">{m.group(0)}</span>', text))
+        out.append(match.group(0))
+        closing, name = match.group(1), (match.group(2) or "").lower()
+        if name in RAW_TEXT and not match.group(3):
+            if closing and raw and raw[-1] == name:
+                raw.pop()
+            elif not closing:
+                raw.append(name)
+        pos = match.end()
+    tail = html[pos:]
+    out.append(tail if raw else CJK.sub(lambda m: f'<span lang="zh-Hans">{m.group(0)}</span>', tail))
+    marked = "".join(out)
+    if marked == html:
+        return html
+    return marked.replace("</body>", ZH_MARK + "</body>", 1)
+
+
+def _repair_pages(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    for page in outdir.rglob("*.html"):
+        if page.relative_to(outdir).parts[0] in {"vendor", "_static", "_sources"}:
+            continue
+        html = page.read_text(encoding="utf-8", errors="surrogateescape")
+        marked = mark_chinese(dedupe_inline_scripts(html))
+        if marked != html:
+            page.write_text(marked, encoding="utf-8", errors="surrogateescape")
+
+
 def _scan_output(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -97,5 +184,7 @@ def _scan_output(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _localise_body)
     app.connect("html-page-context", _empty_thebe_url)
+    app.add_js_file(None, body=WIDGET_ASSETS, priority=100)
+    app.connect("build-finished", _repair_pages)
     app.connect("build-finished", _scan_output)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
