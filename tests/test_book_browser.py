@@ -96,12 +96,20 @@ def page(tmp_path_factory):
     command = network_namespace_prefix() + [
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--no-first-run", f"--user-data-dir={tmp / 'profile'}", *NO_NETWORK_FLAGS,
-        f"--log-net-log={netlog}", "--virtual-time-budget=20000", "--dump-dom", path.as_uri(),
+        f"--log-net-log={netlog}", "--enable-logging=stderr", "--v=0",
+        "--virtual-time-budget=20000", "--dump-dom", path.as_uri(),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0 and "<html" in done.stdout, (
         f"Chromium failed (rc={done.returncode}):\n{done.stderr[-2000:]}")
-    return path, BeautifulSoup(done.stdout, "html.parser"), page_requests(netlog)
+    return path, BeautifulSoup(done.stdout, "html.parser"), page_requests(netlog), console_errors(done.stderr)
+
+
+def console_errors(stderr: str) -> list[str]:
+    """The page's console errors in Chromium's log: uncaught exceptions and failed loads."""
+    lines = [line for line in stderr.splitlines() if ":CONSOLE" in line]
+    bad = re.compile(r"Uncaught|Error|Failed to load resource|net::ERR_", re.IGNORECASE)
+    return [line.split("] ", 1)[-1][:300] for line in lines if bad.search(line)]
 
 
 def prose_text(soup: BeautifulSoup) -> str:
@@ -114,7 +122,7 @@ def prose_text(soup: BeautifulSoup) -> str:
 
 
 def test_maths_rendered_by_local_mathjax(page):
-    _, soup, _ = page
+    _, soup, _, _ = page
     maths = soup.select(".math")
     assert maths, "the chapter page has no maths (.math elements) to render"
     raw = [m.get_text()[:60] for m in maths if m.find("mjx-container") is None]
@@ -129,7 +137,7 @@ def test_maths_rendered_by_local_mathjax(page):
 
 
 def test_quiz_rendered(page):
-    _, soup, _ = page
+    _, soup, _, _ = page
     containers = soup.select("div[data-numquestions]")
     assert containers, "no jupyterquiz container on the chapter page"
     wraps = soup.select("div.Quiz[id^=quizWrap]")
@@ -142,7 +150,7 @@ def test_quiz_rendered(page):
 
 
 def test_static_figure_has_alt_text_and_file(page):
-    path, soup, _ = page
+    path, soup, _, _ = page
     images = [img for img in soup.select("figure img") if img.get("alt", "").strip()]
     assert images, "no <figure> with an <img> that has alt text"
     for img in images:
@@ -154,7 +162,7 @@ def test_static_figure_has_alt_text_and_file(page):
 @pytest.mark.parametrize("label", STATIC_VIEWS or [pytest.param("", marks=pytest.mark.skip("none named"))])
 def test_widget_static_view_shown(page, label):
     """The figure that stands in for the (dead) widget on the static page is there, with its image."""
-    path, soup, _ = page
+    path, soup, _, _ = page
     figure = soup.find("figure", id=label)
     assert figure is not None, f"no <figure id={label}> on the page: the widget's static view is missing"
     img = figure.find("img")
@@ -163,7 +171,7 @@ def test_widget_static_view_shown(page, label):
 
 
 def test_saved_widgets_rendered(page):
-    _, soup, _ = page
+    _, soup, _, _ = page
     if not soup.find("script", type="application/vnd.jupyter.widget-state+json"):
         pytest.skip("the chapter page saved no widget state")
     views = soup.find_all("script", type="application/vnd.jupyter.widget-view+json")
@@ -172,5 +180,12 @@ def test_saved_widgets_rendered(page):
 
 
 def test_page_requested_nothing_from_the_network(page):
-    _, _, requests = page
+    _, _, requests, _ = page
     assert not requests, f"the page tried to load from the network: {requests}"
+
+
+def test_page_logs_no_console_error(page):
+    """No uncaught exception (e.g. a script declared twice, MathJax 2 calls under MathJax 3) and no
+    failed load (e.g. widget fonts looked for at a CDN path) in the page's console."""
+    _, _, _, errors = page
+    assert not errors, "\n".join(errors[:10])
