@@ -1,8 +1,10 @@
 """Exercises of chapter chap-unet (ids ``unet.*``): level parameters, valid-padding output size,
-channels after a skip concatenation, receptive field of the bottleneck.
+channels after a skip concatenation, receptive field of the bottleneck, output size of a
+transposed convolution.
 
 The answers come from companion code: :func:`companion.layers.count_conv_parameters`,
-:func:`companion.convolution.output_size`, :func:`companion.layers.receptive_field`. No torch at
+:func:`companion.convolution.output_size`, :func:`companion.layers.receptive_field`,
+:func:`companion.convolution.conv_transpose` (run on zeros). No torch at
 import time or in ``solve`` (the same numbers are checked against ``companion.models.UNet`` in
 ``tests/test_unet.py``).
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from companion import layers
-from companion.convolution import output_size
+from companion.convolution import conv_transpose, output_size
 from companion.exercises._engine import Exercise, Misconception, register
 
 
@@ -78,6 +80,22 @@ def _rf_layers(depth: int, *, pools: bool = True) -> list[tuple[int, int]]:
         if level < depth:
             out.append((2, 2) if pools else (1, 2))
     return out
+
+
+# --------------------------------------------------------------------------- unet.transposed-output
+def _tconv_params(rng: np.random.Generator) -> dict:
+    s = int(rng.integers(2, 4))
+    k = int(rng.integers(2, 6))
+    return {"n": int(rng.integers(5, 40)), "k": k, "s": s, "p": int(rng.integers(0, min(k, 3))),
+            "op": int(rng.integers(0, s))}
+
+
+def _tconv_solve(p: dict, *, padding: bool = True, op: bool = True) -> int:
+    x = np.zeros((1, 1, p["n"]))
+    w = np.zeros((1, 1, p["k"]))
+    pad = p["p"] if padding else 0
+    out = conv_transpose(x, w, stride=p["s"], padding=pad, output_padding=p["op"] if op else 0)
+    return int(out.shape[-1])
 
 
 register(
@@ -167,6 +185,34 @@ register(
             Misconception("no-jump", lambda p: 1 + 2 * 2 * (p["depth"] + 1) + p["depth"],
                           "After each pooling a step in the feature map is 2× more input pixels: weight (k − 1) by "
                           "the product of the earlier strides."),
+        ),
+    ),    Exercise(
+        id="unet.transposed-output",
+        title="Output size of a transposed convolution",
+        prompt=("A 1-D transposed convolution (PyTorch's ConvTranspose1d) has kernel size {k}, stride {s}, "
+                "padding {p} and output_padding {op}. Its input has {n} samples. How many samples does "
+                "its output have?"),
+        make_params=_tconv_params,
+        solve=_tconv_solve,
+        integer=True,
+        rtol=0.0,
+        atol=0.5,
+        unit="samples",
+        hint=("Each input sample places a copy of the kernel at stride s: (n − 1)·s + k samples are touched; "
+              "padding removes p from each end, output_padding adds samples at the end."),
+        misconceptions=(
+            Misconception("forward-formula", lambda p: output_size(p["n"], p["k"], stride=p["s"], padding=p["p"]),
+                          "That is the size of an ordinary (down-sampling) strided convolution; the transposed "
+                          "one goes the other way, from small to large."),
+            Misconception("times-stride", lambda p: p["n"] * p["s"],
+                          "n·s is only right when k = s and there is no padding: count where the last kernel "
+                          "copy ends, (n − 1)·s + k."),
+            Misconception("pad-adds", lambda p: _tconv_solve(p, padding=False) + 2 * p["p"],
+                          "In a transposed convolution padding p REMOVES p samples from each end of the output."),
+            Misconception("no-padding", lambda p: _tconv_solve(p, padding=False),
+                          "You left out the padding: it removes p samples from each end of the output."),
+            Misconception("no-output-padding", lambda p: _tconv_solve(p, op=False),
+                          "output_padding adds that many samples at the end of the output."),
         ),
     ),
 )
