@@ -13,7 +13,7 @@ import torch  # noqa: E402
 
 from companion.data import phantom_2d  # noqa: E402
 from companion.train import dice_score, predict  # noqa: E402
-from companion.widgets.deployment import (SHIFTS, predict_resampled, predict_tta, shift_grid, shift_image,  # noqa: E402
+from companion.widgets.deployment import (SHIFTS, AugmentedDataset, predict_resampled, predict_tta, shift_grid, shift_image,  # noqa: E402
                                           shift_widget, shifted_prediction, zscore)
 
 
@@ -122,6 +122,25 @@ def test_predict_tta_averages_flipped_predictions(case):
     np.testing.assert_allclose(p.sum(1), 1, atol=1e-12)
 
 
+def test_augmented_dataset_is_seeded_fresh_per_item_and_normalises():
+    from companion.data import segmentation_dataset
+    from companion.intensity import augment
+
+    base = segmentation_dataset(3, 16, seed=0)
+    a, b = AugmentedDataset(base, seed=5), AugmentedDataset(base, seed=5)
+    first = [a[i] for i in (0, 1, 0)]
+    np.testing.assert_array_equal(first[0][0].numpy(), b[0][0].numpy())          # same seed, same draws
+    assert not np.array_equal(first[0][0].numpy(), first[2][0].numpy())            # a fresh draw each time
+    # by hand: the same generator sequence through companion.intensity.augment
+    rng = np.random.default_rng(5)
+    x0, y0 = augment(base[0][0].numpy()[0], base[0][1].numpy(), rng)
+    np.testing.assert_array_equal(first[0][0].numpy()[0], x0)
+    np.testing.assert_array_equal(first[0][1].numpy(), y0)
+    assert first[0][0].dtype == torch.float32 and first[0][1].dtype == base[0][1].dtype and len(a) == 3
+    z = AugmentedDataset(base, seed=1, normalise=True)[2][0].numpy()
+    assert abs(z.mean()) < 1e-5 and abs(z.std() - 1) < 1e-4
+
+
 # ---------------------------------------------------------------- bad calls
 _IMG, _MASK = np.zeros((16, 16), np.float32), np.zeros((16, 16), np.int64)
 BAD_CALLS = [
@@ -138,6 +157,8 @@ BAD_CALLS = [
     pytest.param(lambda: predict_resampled(threshold_model(), _IMG, (1.0, 1.0), (1.0,)), ValueError, r"^train_spacing: expected two", id="resampled-train"),
     pytest.param(lambda: predict_tta(threshold_model(), _IMG), ValueError, r"^images: expected 4 dims", id="tta-ndim"),
     pytest.param(lambda: predict_tta("net", _IMG[None, None]), TypeError, r"^model: expected a torch.nn.Module", id="tta-model"),
+    pytest.param(lambda: AugmentedDataset(5, seed=0), TypeError, r"^dataset: expected a sequence", id="aug-dataset"),
+    pytest.param(lambda: AugmentedDataset([], seed=0, p_noise=2), ValueError, r"^p_noise: expected a probability", id="aug-kwargs"),
 ]
 
 
