@@ -113,14 +113,14 @@ book: venv vendor
 	@echo "  file://$(CURDIR)/$(HTML)/index.html"
 
 # --- tests ---------------------------------------------------------------------------------
-# Order: fast unit tests on 2 workers, then every notebook under nbval, then the strict
+# Order: fast unit tests and every docstring example (--doctest-modules) on 2 workers, then every notebook under nbval, then the strict
 # build (any warning fails it), then the checks of the built HTML (offline scan, Chromium).
 # --keep-going: every step runs and reports, and `make test` fails if any step failed.
 test: venv vendor browser-deps
 	$(MAKE) --no-print-directory --keep-going unit nbval nbval-other-cpu build-strict book-tests
 
 unit: venv
-	$(PY) -m pytest tests -n 2 -m "not browser" --ignore=tests/test_book_offline.py -p no:cacheprovider
+	$(PY) -m pytest tests companion --doctest-modules -n 2 -m "not browser" --ignore=tests/test_book_offline.py -p no:cacheprovider
 
 nbval: venv
 ifeq ($(NOTEBOOKS),)
