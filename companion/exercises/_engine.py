@@ -452,6 +452,13 @@ def _check(ex: Exercise, answer: Any, learner: str) -> Feedback:
         except _Reject as rej:
             return Feedback(False, str(rej))
         return _judge_numeric(ex, params, a.astype(float), np.asarray(ref, dtype=float))
+    except ImportError as exc:  # the environment, not the learner: say so
+        missing = getattr(exc, "name", None) or str(exc)
+        if "torch" in str(missing):
+            return Feedback(False, "This exercise needs PyTorch, which is not installed in this environment "
+                                   "(install the book's requirements, see the setup page); your answer was not judged.")
+        return Feedback(False, f"This exercise needs the package {missing!r}, which could not be imported here; "
+                               "your answer was not judged.")
     except Exception as exc:  # never raise at a learner
         return Feedback(False, f"Could not check this answer ({type(exc).__name__}). Is it a number or an array of numbers?")
 
