@@ -9,7 +9,9 @@ convolution maps the last features to class scores (logits).
 With ``padding="same"`` the output has the input's spatial size; with ``padding="valid"`` every
 3×3 convolution trims one pixel on each side and the skips are centre-cropped, exactly as in the
 2015 paper: ``UNet(1, 2, base_channels=64, depth=4, norm=None, padding="valid")`` maps a 572×572
-tile to 388×388 and has 31,030,658 parameters.
+tile to 388×388 and has 31,030,658 parameters (the count of the architecture as the paper
+describes it, 23 convolution layers with biases; the paper itself states no count, and
+``tests/test_unet.py`` checks it against a plain torch build of those layers).
 
 References: ronneberger2015unet (2-D), cicek2016unet3d (3-D), isensee2021nnunet.
 """
