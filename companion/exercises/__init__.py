@@ -28,6 +28,7 @@ from companion.exercises._engine import (
     check,
     exercise,
     quiz,
+    redraw,
     register,
 )
 
@@ -37,7 +38,7 @@ for _info in sorted(pkgutil.iter_modules(_bank.__path__), key=lambda i: i.name):
 
 __all__ = ["EXERCISES", "Exercise", "Feedback", "Instance", "Misconception", "Progress", "answer",
            "capstone_check", "capstone_report", "capstone_requirements", "check", "exercise", "progress",
-           "progress_path", "quiz", "register", "show"]
+           "progress_path", "quiz", "redraw", "register", "show"]
 
 
 def show(exercise_id: str, *, learner: str = "") -> None:

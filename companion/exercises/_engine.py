@@ -160,6 +160,20 @@ class Exercise:
             raise ValueError(f"choices: expected at least 2 options for a choice exercise, got {self.choices!r}")
 
 
+def redraw(draw: Callable[[], dict], accept: Callable[[dict], bool], *, tries: int = 1000) -> dict:
+    """Draw parameters until `accept` holds (e.g. every misconception differs from the answer).
+
+    Bounded: after `tries` draws it raises RuntimeError (a bank whose condition almost never
+    holds is a bug to fix, not a loop to wait in). The tests call every exercise's
+    ``make_params`` for many learners, so such a bank fails there, never at a learner.
+    """
+    for _ in range(tries):
+        params = draw()
+        if accept(params):
+            return params
+    raise RuntimeError(f"redraw: no acceptable parameters in {tries} draws")
+
+
 EXERCISES: dict[str, Exercise] = {}
 
 
