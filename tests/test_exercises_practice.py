@@ -3,7 +3,7 @@
 The generic engine tests (``tests/test_exercises.py``) already fuzz every id; here each reference
 answer is checked against something that is not the code that computed it: torch's parameter
 count of ``companion.models.UNet``, torch tensor sizes, the gradient support of a real U-Net,
-torch autograd and float64 centred differences, the same network written with torch modules,
+torch autograd (of a strided conv1d and its transposed convolution), the same network written with torch modules,
 an independent closed form of the correlation sum, and torchmetrics' calibration error.
 """
 
@@ -151,20 +151,17 @@ def test_corr_weight_grad_matches_autograd_and_centred_differences(learner):
 
 
 @pytest.mark.parametrize("learner", LEARNERS)
-def test_dice_grad_matches_autograd_and_centred_differences(learner):
-    p = exercise("practice.dice-grad", learner=learner).params
-    prob = torch.tensor(p["p"], dtype=torch.float64, requires_grad=True)
-    y = torch.tensor(p["y"], dtype=torch.float64)
-
-    def loss(q):
-        return 1 - (2 * (q * y).sum() + 1e-5) / (q.sum() + y.sum() + 1e-5)
-
-    loss(prob).backward()
-    ref = answer("practice.dice-grad", learner=learner)
-    auto = prob.grad[p["j"]].item()
-    numeric = _numerical_grad(lambda v: float(loss(torch.from_numpy(v))), prob.detach().numpy())[p["j"]]
-    for other in (auto, numeric):
-        assert abs(ref - other) / max(abs(ref) + abs(other), 1e-12) < 1e-7
+def test_transposed_grad_matches_autograd_of_strided_conv1d(learner):
+    p = exercise("practice.transposed-grad", learner=learner).params
+    x = torch.zeros(1, 1, p["n"], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor(p["w"], dtype=torch.float64)[None, None]
+    y = F.conv1d(x, w, stride=p["s"])
+    assert y.shape[-1] == len(p["g"])  # the prompt's g has the output's length
+    (y * torch.tensor(p["g"], dtype=torch.float64)).sum().backward()
+    assert answer("practice.transposed-grad", learner=learner) == x.grad[0, 0, p["j"]].item()
+    # and the whole gradient is torch's transposed convolution of g with w
+    up = F.conv_transpose1d(torch.tensor(p["g"], dtype=torch.float64)[None, None], w, stride=p["s"])
+    np.testing.assert_array_equal(up[0, 0].numpy(), x.grad[0, 0, :up.shape[-1]].numpy())
 
 
 # ---------------------------------------------------------------- problem 3: model properties

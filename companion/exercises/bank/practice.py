@@ -7,8 +7,8 @@ Three problems, each in a medical setting and each solved with companion code:
   (:func:`companion.geometry.tensor_nbytes`), the smallest valid patch that holds the bottleneck's
   receptive field (:func:`companion.layers.receptive_field`);
 * gradients by hand: one entry of the weight gradient of a strided 1-D correlation
-  (:func:`companion.convolution.correlate_backward`) and the soft-Dice-loss gradient of one pixel
-  (:func:`companion.losses.soft_dice_grad`);
+  (:func:`companion.convolution.correlate_backward`) and one entry of its input gradient, the
+  transposed convolution (:func:`companion.convolution.conv_transpose`);
 * model properties: shift equivariance of a small network on a phantom, measured with
   :func:`companion.convolution.correlate` and :func:`companion.pooling.max_pool`; the batch size
   that makes batch norm's mean precise enough for correlated 3-D maps
@@ -16,7 +16,7 @@ Three problems, each in a medical setting and each solved with companion code:
   the reader bins first (:func:`companion.calibration.expected_calibration_error`).
 
 No torch at import time or in ``solve``; ``tests/test_exercises_practice.py`` checks the answers
-against torch (``UNet`` parameter counts, autograd of ``F.conv1d`` and of the Dice loss).
+against torch (``UNet`` parameter counts, autograd of ``F.conv1d``).
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ import numpy as np
 
 from companion import layers
 from companion.calibration import expected_calibration_error, maximum_calibration_error
-from companion.convolution import correlate, correlate_backward
+from companion.convolution import conv_transpose, correlate, correlate_backward
 from companion.exercises._engine import Exercise, Misconception, register
 from companion.geometry import tensor_nbytes
-from companion.losses import soft_dice_grad
 from companion.normalization import effective_sample_size
 from companion.pooling import max_pool
 
@@ -299,42 +298,62 @@ register(Exercise(
 ))
 
 
-# ---- practice.dice-grad ------------------------------------------------------------------------
-def _dice_arrays(p: dict) -> tuple[np.ndarray, np.ndarray]:
-    return np.array(p["p"], dtype=np.float64)[None, None], np.array(p["y"], dtype=np.float64)[None, None]
+# ---- practice.transposed-grad -------------------------------------------------------------------
+def _xgrad(p: dict) -> np.ndarray:
+    """∂L/∂x of the strided correlation: the transposed convolution of g with w (length n)."""
+    w, g = (np.array(p[k], dtype=np.float64)[None, None] for k in ("w", "g"))
+    return conv_transpose(g, w, stride=p["s"], output_padding=p["n"] - ((len(p["g"]) - 1) * p["s"] + 3))[0, 0]
 
 
-def _dice_parts(p: dict) -> tuple[float, float]:
-    prob, y = _dice_arrays(p)
-    u = float(prob.sum() + y.sum() + 1e-5)
-    return float(2 * (prob * y).sum() + 1e-5), u
+def _xgrad_terms(p: dict, *, stride: int | None = None, flip: bool = False, nearest: bool = False) -> float:
+    s = p["s"] if stride is None else stride
+    w, g, j = p["w"], p["g"], p["j"]
+    if nearest:  # only the output whose window starts closest at or before j
+        i = min(j // s, len(g) - 1)
+        k = j - s * i
+        return float(g[i] * w[k]) if 0 <= k < 3 else 0.0
+    total = 0.0
+    for i, gi in enumerate(g):
+        k = j - s * i
+        if 0 <= k < 3:
+            total += gi * (w[2 - k] if flip else w[k])
+    return float(total)
 
 
-def _dice_params(rng: np.random.Generator) -> dict:
-    y = np.zeros(6, dtype=np.int64)
-    y[rng.choice(6, size=int(rng.integers(2, 4)), replace=False)] = 1
-    prob = np.where(y == 1, rng.choice([0.5, 0.6, 0.7, 0.8, 0.9], 6), rng.choice([0.1, 0.2, 0.3, 0.4], 6))
-    return {"p": prob.round(1).tolist(), "y": y.tolist(), "j": int(rng.integers(0, 6))}
+def _xgrad_params(rng: np.random.Generator) -> dict:
+    while True:
+        s, n = 2, int(rng.choice([7, 9, 11]))   # (n - 3) divisible by 2: every input reached by a window
+        w = rng.integers(-2, 3, size=3)
+        g = rng.integers(-2, 3, size=(n - 3) // s + 1)
+        j = int(rng.choice(np.arange(2, n - 2, 2)))   # an even inner input: two windows overlap on it
+        p = {"n": n, "w": w.tolist(), "g": g.tolist(), "s": s, "j": j}
+        if _xgrad(p)[j] != 0 and _xgrad_terms(p, nearest=True) != _xgrad(p)[j]:
+            return p
 
 
 register(Exercise(
-    id="practice.dice-grad",
-    title="The soft-Dice gradient at one pixel",
-    prompt=("Six pixels of a liver-lesion probability map hold p = {p}; the reference labels are y = {y} "
-            "(1 = lesion). The loss is L = 1 − D with the soft Dice D = (2 Σ p y + ε) / (Σ p + Σ y + ε), "
-            "ε = 1e-5. What is ∂L/∂p_{j} (pixel {j}, counting from 0)?"),
-    make_params=_distinct_mistakes("practice.dice-grad", _dice_params),
-    solve=lambda p: float(-soft_dice_grad(*_dice_arrays(p))[0, 0, p["j"]]),
-    rtol=1e-3,
+    id="practice.transposed-grad",
+    title="One entry of an input gradient: the transposed convolution",
+    prompt=("A 1-D layer reads a CT intensity profile x of length {n} with the kernel w = {w} and stride s = {s}, "
+            "no padding: y_i = Σ_k w_k x_(s·i+k), k = 0, 1, 2. Back-propagation has delivered g = ∂L/∂y = {g}. "
+            "What is ∂L/∂x_{j} (indices from 0)?"),
+    make_params=_distinct_mistakes("practice.transposed-grad", _xgrad_params),
+    solve=lambda p: float(_xgrad(p)[p["j"]]),
+    integer=True,
+    rtol=0.0,
     atol=1e-9,
-    hint="Quotient rule with N = 2 Σ p y + ε and U = Σ p + Σ y + ε: ∂D/∂p_j = (2 y_j U − N) / U²; then L = 1 − D.",
+    hint=("x_j is read by every output whose window covers it, y_i with 0 ≤ j − s·i ≤ 2, through the weight "
+          "w_(j − s·i): ∂L/∂x_j = Σ_i g_i w_(j − s·i), the transposed convolution of g with w."),
     misconceptions=(
-        Misconception("dice-not-loss", lambda p: float(soft_dice_grad(*_dice_arrays(p))[0, 0, p["j"]]),
-                      "That is ∂D/∂p_j; the loss is 1 − D, so its gradient has the opposite sign."),
-        Misconception("numerator-only", lambda p: -2 * p["y"][p["j"]] / _dice_parts(p)[1],
-                      "p_j is in the denominator too: the quotient rule has a second term, −N/U²."),
-        Misconception("denominator-only", lambda p: _dice_parts(p)[0] / _dice_parts(p)[1] ** 2,
-                      "For a lesion pixel p_j is in the numerator as well: the term 2 y_j / U is missing."),
+        Misconception("flipped", lambda p: _xgrad_terms(p, flip=True),
+                      "That uses the flipped kernel: in a cross-correlation x_j meets w_(j − s·i), counted from "
+                      "the left end of window i."),
+        Misconception("no-stride", lambda p: _xgrad_terms(p, stride=1),
+                      "With stride s the window of output i starts at s·i, not at i."),
+        Misconception("one-window", lambda p: _xgrad_terms(p, nearest=True),
+                      "Only one window counted: with a kernel wider than the stride, neighbouring windows "
+                      "overlap, and every window that covers x_j adds its term (the overlaps behind the "
+                      "checkerboard artefact)."),
     ),
 ))
 
