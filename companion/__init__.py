@@ -3,16 +3,27 @@
 Each module holds one mechanism that a chapter of the book explains:
 
 =====================  ==========================================================
-``convolution``        correlation, true convolution, their backward pass
-``geometry``           voxel index <-> world coordinates, memory strides
+``convolution``        correlation, true convolution, their backward pass, transposed convolution
+``frequency``          the convolution theorem on the DFT, frequency responses of kernels
+``geometry``           voxel index <-> world coordinates, slice order and spacing, memory strides
+``intensity``          CT window/level, normalisation, bias fields, shifts and augmentation
 ``layers``             the full convolution layer, parameter counts, receptive field
+``init``               weight initialisation and signal propagation (He et al.)
 ``activations``        ReLU, LeakyReLU, ELU and their derivatives
 ``normalization``      batch, instance and group normalisation
-``pooling``            average / max pooling, box-filter response, blur pooling
-``losses``             softmax, cross-entropy, soft Dice, composite loss
-``calibration``        reliability diagrams and expected calibration error
+``pooling``            average / max pooling and its backward pass, box-filter response, blur pooling
+``residual``           the linear theory of gradients through plain and residual stacks
+``unet``               the arithmetic of a U-Net plan: parameters, memory, receptive field
+``losses``             softmax, cross-entropy, soft / generalised Dice, Tversky, focal
+``metrics``            Dice, Hausdorff distance and other segmentation metrics
+``calibration``        reliability diagrams, ECE, Brier score, temperature scaling
+``baselines``          classical segmentation baselines (global and smoothed thresholds)
+``radiomics``          GLCM texture and other radiomics features, a radiogenomic cohort
+``evaluation``         AUC, its uncertainty, honest and nested cross-validation
+``gradcheck``          centred finite differences for gradient checks
 ``data``               seeded synthetic phantoms and the real samples packages ship
 ``models``, ``train``  PyTorch networks (U-Net, plain and residual nets) and training
+``explain``            saliency, Grad-CAM, occlusion (PyTorch)
 ``widgets``            the interactive figures of the chapters
 ``exercises``          auto-checked, per-learner exercises
 =====================  ==========================================================
@@ -29,8 +40,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "activations", "calibration", "convolution", "data", "exercises", "geometry", "layers",
-    "losses", "models", "normalization", "pooling", "train", "widgets",
+    "activations", "baselines", "calibration", "convolution", "data", "evaluation", "exercises",
+    "explain", "frequency", "geometry", "gradcheck", "init", "intensity", "layers", "losses",
+    "metrics", "models", "normalization", "pooling", "radiomics", "residual", "train", "unet",
+    "widgets",
 )
 __all__ = [*_SUBMODULES, "book_seed", "book_threads"]
 
