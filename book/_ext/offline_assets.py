@@ -167,6 +167,22 @@ def _repair_pages(app: Sphinx, exception: Exception | None) -> None:
             page.write_text(marked, encoding="utf-8", errors="surrogateescape")
 
 
+RUN_NOTE = ('<div class="run-chapter admonition note"><p>This chapter is a notebook that runs from top to '
+            'bottom every time the book is built. To run it yourself, change it and check your answers to its '
+            'exercises, see <a href="{href}">Run the chapters yourself</a>.</p></div>')
+
+
+def _run_this_chapter(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
+                      doctree: Any) -> None:
+    """Every chapter page starts with a line saying how to run it (the page book/run explains)."""
+    if not pagename.startswith("notebooks/") or "body" not in context or "book/run" not in app.env.all_docs:
+        return
+    note = RUN_NOTE.format(href=context["pathto"]("book/run"))
+    body = context["body"]
+    heading_end = body.find("</h1>")
+    context["body"] = (body[:heading_end + 5] + note + body[heading_end + 5:]) if heading_end >= 0 else note + body
+
+
 def _scan_output(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -184,6 +200,7 @@ def _scan_output(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _localise_body)
     app.connect("html-page-context", _empty_thebe_url)
+    app.connect("html-page-context", _run_this_chapter)
     app.add_js_file(None, body=WIDGET_ASSETS, priority=100)
     app.connect("build-finished", _repair_pages)
     app.connect("build-finished", _scan_output)
