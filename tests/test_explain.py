@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from companion.explain import (cascading_randomisation, class_score, grad_cam, map_similarity,
+from companion.explain import (cascading_randomisation, class_score, grad_cam, integrated_gradients, map_similarity,
                                occlusion_sensitivity, randomised_copy, saliency)
 
 
@@ -216,6 +216,65 @@ def test_occlusion_keeps_dtype_and_3d():
     np.testing.assert_allclose(occ[0], np.kron(blocks, np.ones((2, 2, 2))), rtol=1e-5, atol=1e-6)
 
 
+# ---------------------------------------------------------------- captum oracles (pinned API)
+def _scalar(model, c, mask=None):
+    """captum needs one number per sample: the summed class logit over the region."""
+    m = None if mask is None else torch.from_numpy(mask.astype(np.float64))
+
+    def f(inp):  # captum stacks the inputs of all steps: [step 0: N images, step 1: N images, ...]
+        return class_score(model(inp), c, None if m is None else m.repeat(inp.shape[0] // m.shape[0], 1, 1))
+    return f
+
+
+def test_saliency_equals_captum_saliency_abs():
+    from captum.attr import Saliency
+
+    net, x = _tiny_net(), _x()
+    for c in (0, 2):
+        expected = Saliency(_scalar(net, c)).attribute(torch.from_numpy(x), abs=True).numpy()
+        np.testing.assert_allclose(saliency(net, x, c), expected, rtol=1e-12, atol=1e-14)
+
+
+def test_grad_cam_equals_captum_layer_grad_cam():
+    from captum.attr import LayerGradCam
+
+    net, x = CamNet(pool=True), _x((2, 2, 6, 8))
+    expected = LayerGradCam(_scalar(net, 1), net.features).attribute(torch.from_numpy(x), relu_attributions=True)
+    np.testing.assert_allclose(grad_cam(net, net.features, x, 1, upsample=False), expected[:, 0].detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("steps", [2, 7, 50])
+def test_integrated_gradients_equals_captum_riemann_middle(steps):
+    from captum.attr import IntegratedGradients
+
+    net, x = _tiny_net(), _x()
+    base = np.full_like(x, 0.2)
+    mask = np.zeros((2, 6, 7), bool)
+    mask[:, 2:5, 1:4] = True
+    for kwargs, m in ((dict(), None), (dict(mask=mask), mask)):
+        expected = IntegratedGradients(_scalar(net, 1, m)).attribute(
+            torch.from_numpy(x), baselines=torch.from_numpy(base), method="riemann_middle", n_steps=steps).numpy()
+        out = integrated_gradients(net, x, 1, baseline=base, steps=steps, batch_size=3, **kwargs)
+        np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-10)  # captum: alphas from a float32 linspace
+
+
+def test_integrated_gradients_completeness():
+    # attributions sum to S(x) - S(baseline): exactly for a linear model, up to quadrature for tanh
+    net, x = _tiny_net(), _x()
+    f = _scalar(net, 2)
+    gap = (f(torch.from_numpy(x)) - f(torch.zeros_like(torch.from_numpy(x)))).detach().numpy()
+    coarse = integrated_gradients(net, x, 2, steps=4).sum((1, 2, 3))
+    fine = integrated_gradients(net, x, 2, steps=200).sum((1, 2, 3))
+    assert np.all(np.abs(fine - gap) < np.abs(coarse - gap) + 1e-12)
+    np.testing.assert_allclose(fine, gap, rtol=1e-3)
+    lin = Diagonal(np.random.default_rng(2).standard_normal((2, 6, 7)))
+    xl = _x((2, 1, 6, 7))
+    g = (_scalar(lin, 1)(torch.from_numpy(xl)) - _scalar(lin, 1)(torch.zeros(2, 1, 6, 7, dtype=torch.float64))).detach().numpy()
+    np.testing.assert_allclose(integrated_gradients(lin, xl, 1, steps=1).sum((1, 2, 3)), g, rtol=1e-12)
+    assert integrated_gradients(net, x.astype(np.float32), 0, steps=3).dtype == np.float32
+
+
 # ---------------------------------------------------------------- sanity checks (Adebayo et al.)
 def _bn_net(seed=0):
     torch.manual_seed(seed)
@@ -291,6 +350,8 @@ BAD_CALLS = [
     pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, stride=(1, 2, 3)), ValueError, r"^stride: expected an int or 2 ints", id="stride-len"),
     pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, baseline="air"), TypeError, r"^baseline: expected a finite real", id="baseline-str"),
     pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, score="dice"), ValueError, r"^score: expected one of", id="score"),
+    pytest.param(lambda: integrated_gradients(_NET, _X, 0, steps=0), ValueError, r"^steps: expected an int >= 1", id="ig-steps"),
+    pytest.param(lambda: integrated_gradients(_NET, _X, 0, baseline=np.zeros((2, 3))), ValueError, r"^baseline: expected a shape broadcastable", id="ig-baseline"),
     pytest.param(lambda: randomised_copy("net"), TypeError, r"^model: expected a torch.nn.Module", id="random-model"),
     pytest.param(lambda: randomised_copy(_NET, [nn.Conv2d(1, 1, 1)]), ValueError, r"^layer: expected a submodule", id="random-layer"),
     pytest.param(lambda: cascading_randomisation(nn.ReLU()), ValueError, r"^model: expected child modules with parameters", id="cascade-empty"),
