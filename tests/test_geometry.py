@@ -322,6 +322,7 @@ def _series_datasets(name):
     return [pydicom.dcmread(os.path.join(folder, f)) for f in sorted(os.listdir(folder))]
 
 
+@pytest.mark.filterwarnings("ignore:The DICOM readers are highly experimental:UserWarning")
 def test_sort_slices_matches_nibabel_slice_indicator():
     """nibabel's DICOM wrapper uses the normal col x row = -(row x col): the same order reversed."""
     from nibabel.nicom import dicomwrappers
