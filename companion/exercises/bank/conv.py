@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from companion.convolution import convolve, correlate, correlate_backward, output_size
-from companion.exercises._engine import Exercise, Misconception, register
+from companion.exercises._engine import Exercise, Misconception, redraw, register
 from companion.layers import count_conv_parameters
 
 
@@ -143,14 +143,13 @@ register(Exercise(
 # ---------------------------------------------------------------------------------------------
 
 def _vbh_params(rng: np.random.Generator) -> dict:
-    while True:
+    def draw() -> dict:
         x = rng.integers(0, 10, size=(5, 5))
         w = rng.integers(-2, 3, size=(3, 3))
         i, j = (int(v) for v in rng.integers(0, 3, size=2))
-        p = {"x": x.tolist(), "w": w.tolist(), "i": i, "j": j,
-             "x_text": _fmt_matrix(x), "w_text": _fmt_matrix(w)}
-        if _distinct([_vbh_solve(p), _vbh_flipped(p)]):
-            return p
+        return {"x": x.tolist(), "w": w.tolist(), "i": i, "j": j,
+                "x_text": _fmt_matrix(x), "w_text": _fmt_matrix(w)}
+    return redraw(draw, lambda p: _distinct([_vbh_solve(p), _vbh_flipped(p)]))
 
 
 def _vbh_arrays(p: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -193,15 +192,18 @@ register(Exercise(
 # ---------------------------------------------------------------------------------------------
 
 def _cvc_params(rng: np.random.Generator) -> dict:
-    while True:
+    def draw() -> dict:
         n = int(rng.integers(6, 9))
         x = rng.integers(-3, 6, size=n)
         w = rng.integers(-2, 4, size=3)
-        p = {"x": x.tolist(), "w": w.tolist(), "n": n, "m": n - 2, "entry": int(rng.integers(0, n - 2)),
-             "x_text": _fmt_row(x), "w_text": _fmt_row(w)}
+        return {"x": x.tolist(), "w": w.tolist(), "n": n, "m": n - 2, "entry": int(rng.integers(0, n - 2)),
+                "x_text": _fmt_row(x), "w_text": _fmt_row(w)}
+
+    def accept(p: dict) -> bool:
         conv, corr = _cvc_solve(p), _cvc_correlation(p)
-        if w[0] != w[2] and conv[p["entry"]] != corr[p["entry"]] and not np.array_equal(conv, corr[::-1]):
-            return p
+        return (p["w"][0] != p["w"][2] and conv[p["entry"]] != corr[p["entry"]]
+                and not np.array_equal(conv, corr[::-1]))
+    return redraw(draw, accept)
 
 
 def _cvc_arrays(p: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -246,14 +248,13 @@ register(Exercise(
 # ---------------------------------------------------------------------------------------------
 
 def _ig_params(rng: np.random.Generator) -> dict:
-    while True:
+    def draw() -> dict:
         x = rng.integers(-3, 4, size=7)
         w = rng.integers(-2, 4, size=3)
         g = rng.integers(-2, 3, size=5)
-        p = {"x": x.tolist(), "w": w.tolist(), "g": g.tolist(), "i": int(rng.integers(1, 6)),
-             "x_text": _fmt_row(x), "w_text": _fmt_row(w), "g_text": _fmt_row(g)}
-        if w[0] != w[2] and _distinct([_ig_solve(p), _ig_unflipped(p)]):
-            return p
+        return {"x": x.tolist(), "w": w.tolist(), "g": g.tolist(), "i": int(rng.integers(1, 6)),
+                "x_text": _fmt_row(x), "w_text": _fmt_row(w), "g_text": _fmt_row(g)}
+    return redraw(draw, lambda p: p["w"][0] != p["w"][2] and _distinct([_ig_solve(p), _ig_unflipped(p)]))
 
 
 def _ig_arrays(p: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
