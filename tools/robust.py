@@ -34,7 +34,10 @@ def parse(spec: str) -> tuple[str, int, int]:
 
 def run(cap: str, seed: int, threads: int, notebooks: list[Path]) -> tuple[dict[str, str], float]:
     """nbval over `notebooks` in one setting -> ({notebook: 'ok' | 'FAIL (cell ...)'}, seconds)."""
-    env = dict(os.environ, ATEN_CPU_CAPABILITY=cap, BOOK_SEED=str(seed), BOOK_THREADS=str(threads))
+    # OMP_WAIT_POLICY=PASSIVE: with two torch threads in each of two nbval workers on two cores,
+    # spinning threads would wait for each other for minutes; it changes no result, only scheduling.
+    env = dict(os.environ, ATEN_CPU_CAPABILITY=cap, BOOK_SEED=str(seed), BOOK_THREADS=str(threads),
+               OMP_WAIT_POLICY="PASSIVE")
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.xml"
         start = time.perf_counter()
