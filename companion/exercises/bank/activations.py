@@ -183,6 +183,7 @@ def _he_solve(p: dict) -> float:
 
 register(Exercise(
     id="act.he-measure",
+    kind="experiment",  # run the chapter's experiment with your settings
     title="Measure the signal's growth through a ReLU network",
     prompt=("Rerun the chapter's He experiment with your own network, whose weights are {s} times He's standard "
             "deviation: x = np.random.default_rng({seed}).standard_normal((256, {width})), then "

@@ -406,6 +406,7 @@ def _pe_params(rng: np.random.Generator) -> dict:
 
 register(Exercise(
     id="conv.padding-error",
+    kind="experiment",  # run the chapter's experiment with your settings
     title="Run the padding study on your own patch",
     prompt=("Repeat the chapter's padding study with your own numbers. From the CT slice "
             "(companion.data.load_ct_slice().pixels, in HU) cut the {size}×{size} patch whose top-left "

@@ -183,6 +183,7 @@ def _erf_solve(p: dict) -> float:
 
 register(Exercise(
     id="layer.erf-measure",
+    kind="experiment",  # run the chapter's experiment with your settings
     title="Measure an effective receptive field",
     prompt=("Rerun the chapter's effective-receptive-field experiment with your own network: L = {L} layers, "
             "seeds {seeds}. With ct = load_ct_slice() and ct_in = ct_normalise(ct.pixels, "

@@ -151,6 +151,7 @@ def _leak_solve(p: dict) -> float:
 
 register(Exercise(
     id="radiogenomics.leak-measure",
+    kind="experiment",  # run the chapter's experiment with your settings
     title="Run it and measure: how much does leakage add?",
     prompt=("Run it: `c = simulate_cohort({n}, auc=0.5, seed={seed})` (the genotype is independent of the "
             "images), `X = np.array([radiomics_features(im, m, per_angle=True) for im, m in zip(c.images, "

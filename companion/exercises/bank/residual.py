@@ -158,6 +158,7 @@ register(
     ),
     Exercise(
         id="res.measure-growth",
+        kind="experiment",  # run the chapter's experiment with your settings
         title="Measure the gradient growth of one residual network",
         prompt=("Run it and measure. With rng = np.random.default_rng({seed}), draw L = {L} weight matrices "
                 "W_0, ..., W_(L-1), in that order, each rng.normal(0, {sigma} / np.sqrt({n}), ({n}, {n})), then "

@@ -414,6 +414,7 @@ def _re_params(rng: np.random.Generator) -> dict:
 
 register(Exercise(
     id="tensors.resample-extent",
+    kind="experiment",  # run the chapter's experiment with your settings
     title="Run the resampling experiment with your own spacing",
     prompt=("Repeat the chapter's resampling experiment with your own numbers: "
             "ph, mask, sp = phantom_3d((16, 64, 64), ({s_d}, 1.0, 1.0), n_lesions=1, seed={seed}); resample "
