@@ -232,6 +232,7 @@ def _patch_sd(p: dict, *, n: int | None = None, oversample: float | None = None,
 
 register(Exercise(
     id="bn.measure-patch-sd",
+    kind="experiment",  # run the chapter's experiment with your settings
     title="Run it: how much do batch means of real CT patches scatter?",
     prompt=("Repeat the chapter's CT-patch experiment with your own settings: normalise the CT slice "
             "(img = (hu - hu.mean()) / hu.std(), bone = hu > 300), draw 2000 batches of N = {n} patches of "

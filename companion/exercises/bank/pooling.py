@@ -227,6 +227,7 @@ register(
     ),
     Exercise(
         id="pool.measure-shift",
+        kind="experiment",  # run the chapter's experiment with your settings
         title="Run it: how many max-pooled outputs survive a shift?",
         prompt=("Repeat the chapter's shift experiment with your own window and shift. Take the CT slice "
                 "x0 = load_ct_slice().pixels[None, None] (as float64), shift it by {d} pixels along the "
