@@ -421,7 +421,7 @@ def test_docstring_examples_run():
 def test_conv_exercises_recognise_every_misconception_for_many_learners():
     from companion.exercises import EXERCISES, check, exercise
 
-    ids = sorted(i for i in EXERCISES if i.startswith("conv.") and EXERCISES[i].kind in ("number", "array", "choice"))
+    ids = sorted(i for i in EXERCISES if i.startswith("conv.") and EXERCISES[i].kind in ("number", "array", "choice", "experiment"))
     assert ids == ["conv.convolve-vs-correlate", "conv.input-gradient", "conv.output-size",
                    "conv.padding-error", "conv.param-count", "conv.patch-padding", "conv.value-by-hand"]
     for exercise_id in ids:

@@ -113,12 +113,13 @@ _ALIAS_N_OUT = 1000    # output samples; f0 = m / 1000 gives whole numbers of cy
 
 def _alias_params(rng):
     k = int(rng.integers(2, 5))
-    while True:
+    for _ in range(1000):  # a bounded redraw: a bank that never accepts fails its tests
         m = int(rng.integers(int(_ALIAS_N_OUT / (2 * k)) + 10, _ALIAS_N_OUT // 2 - 10))
         f0 = m / _ALIAS_N_OUT
         folded = abs(k * f0 - round(k * f0))
         if box_filter_response(k, f0) > 0.1 and 0.02 < folded < 0.48:   # visible, and not at 0 or Nyquist
             return {"k": k, "f0": f0}
+    raise RuntimeError("redraw: no acceptable parameters in 1000 draws")
 
 
 def _alias_solve(p):

@@ -164,12 +164,13 @@ def _batch_solve(p: dict, *, unit: float = 2.0**30, maps: int = _MAPS, itemsize:
 
 
 def _batch_params(rng: np.random.Generator) -> dict:
-    while True:
+    for _ in range(1000):  # a bounded redraw: a bank that never accepts fails its tests
         patch = _PATCHES[int(rng.integers(len(_PATCHES)))]
         p = {"patch": list(patch), "d": patch[0], "h": patch[1], "w": patch[2],
              "base": int(rng.choice([16, 24, 32])), "budget": int(rng.choice([4, 6, 8, 10, 12, 16, 20, 24]))}
         if 2 <= _batch_solve(p) <= 64:
             return p
+    raise RuntimeError("redraw: no acceptable parameters in 1000 draws")
 
 
 register(Exercise(
@@ -257,7 +258,7 @@ def _wgrad(p: dict) -> np.ndarray:
 
 
 def _wgrad_params(rng: np.random.Generator) -> dict:
-    while True:
+    for _ in range(1000):  # a bounded redraw: a bank that never accepts fails its tests
         n, s = int(rng.integers(7, 10)), int(rng.choice([1, 2]))
         x = rng.integers(-3, 4, size=n)
         w = rng.integers(-2, 3, size=3)
@@ -266,6 +267,7 @@ def _wgrad_params(rng: np.random.Generator) -> dict:
         grad = _wgrad(p)
         if grad[p["k"]] != 0 and grad[p["k"]] != grad[2 - p["k"]]:
             return p
+    raise RuntimeError("redraw: no acceptable parameters in 1000 draws")
 
 
 def _wgrad_no_stride(p: dict) -> float:
@@ -321,7 +323,7 @@ def _xgrad_terms(p: dict, *, stride: int | None = None, flip: bool = False, near
 
 
 def _xgrad_params(rng: np.random.Generator) -> dict:
-    while True:
+    for _ in range(1000):  # a bounded redraw: a bank that never accepts fails its tests
         s, n = 2, int(rng.choice([7, 9, 11]))   # (n - 3) divisible by 2: every input reached by a window
         w = rng.integers(-2, 3, size=3)
         g = rng.integers(-2, 3, size=(n - 3) // s + 1)
@@ -329,6 +331,7 @@ def _xgrad_params(rng: np.random.Generator) -> dict:
         p = {"n": n, "w": w.tolist(), "g": g.tolist(), "s": s, "j": j}
         if _xgrad(p)[j] != 0 and _xgrad_terms(p, nearest=True) != _xgrad(p)[j]:
             return p
+    raise RuntimeError("redraw: no acceptable parameters in 1000 draws")
 
 
 register(Exercise(
@@ -451,12 +454,13 @@ def _bn_approx_m1(p: dict, axes: int = 3) -> float:
 
 
 def _bn_params(rng: np.random.Generator) -> dict:
-    while True:
+    for _ in range(1000):  # a bounded redraw: a bank that never accepts fails its tests
         p = {"d": int(rng.choice([16, 20, 24, 32])), "s": float(rng.choice([1.0, 1.5, 2.0, 2.5, 3.0])),
              "tau": float(rng.choice([0.005, 0.01, 0.015, 0.02, 0.03, 0.05]))}
         n = _bn_solve(p)
         if 2 <= n <= 256 and n == _bn_solve(p, m1=_bn_approx_m1(p)):
             return p
+    raise RuntimeError("redraw: no acceptable parameters in 1000 draws")
 
 
 register(Exercise(
@@ -509,7 +513,7 @@ def _ece_unweighted(p: dict) -> float:
 
 def _ece_params(rng: np.random.Generator) -> dict:
     grid = np.round(np.arange(0.55, 1.0001, 0.05), 2)
-    while True:
+    for _ in range(1000):  # a bounded redraw: a bank that never accepts fails its tests
         conf = np.concatenate([[0.6, 0.8], rng.choice(grid, size=10)])
         conf = rng.permutation(conf)
         correct = (rng.random(12) < conf - 0.15).astype(np.int64)  # an over-confident model
@@ -517,6 +521,7 @@ def _ece_params(rng: np.random.Generator) -> dict:
         ref = expected_calibration_error(*_ece_arrays(p), n_bins=5)
         if abs(_ece_left_closed(p) - ref) > 2e-3 * ref and ref > 0.02:
             return p
+    raise RuntimeError("redraw: no acceptable parameters in 1000 draws")
 
 
 register(Exercise(

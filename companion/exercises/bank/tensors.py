@@ -194,7 +194,7 @@ register(Exercise(
 # ---------------------------------------------------------------------------------------------
 
 def _ps_params(rng: np.random.Generator) -> dict:
-    while True:
+    for _ in range(1000):  # a bounded redraw: a bank that never accepts fails its tests
         ps = (round(float(rng.uniform(0.4, 0.9)), 3), round(float(rng.uniform(0.4, 0.9)), 3))
         p = {"ps": ps, "origin": tuple(round(float(v), 1) for v in rng.uniform(-250, 0, size=3)),
              "row": int(rng.integers(20, 500)), "col": int(rng.integers(20, 500))}
@@ -202,6 +202,7 @@ def _ps_params(rng: np.random.Generator) -> dict:
         if abs(ps[0] - ps[1]) > 0.1 and p["row"] != p["col"] and \
                 min(abs(a - b) for i, a in enumerate(values) for b in values[i + 1:]) > 1.0:
             return p
+    raise RuntimeError("redraw: no acceptable parameters in 1000 draws")
 
 
 def _ps_world(p: dict, pixel_spacing, row: int, col: int) -> np.ndarray:
@@ -251,10 +252,11 @@ register(Exercise(
 # ---------------------------------------------------------------------------------------------
 
 def _lr_params(rng: np.random.Generator) -> dict:
-    while True:
+    for _ in range(1000):  # a bounded redraw: a bank that never accepts fails its tests
         point = tuple(round(float(v), 1) for v in rng.uniform(-150, 150, size=3))
         if min(abs(v) for v in point) > 5:
             return {"point": point}
+    raise RuntimeError("redraw: no acceptable parameters in 1000 draws")
 
 
 register(Exercise(
