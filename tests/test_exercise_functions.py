@@ -162,3 +162,12 @@ def test_sandbox_limits_a_call_stuck_in_c_code():
 def test_functions_returning_junk_never_raise(exercise_id, value):
     fb = check(exercise_id, lambda *args: value, learner="fuzz")
     assert not fb.correct and isinstance(fb.message, str) and fb.message
+
+
+def test_every_principles_chapter_has_all_three_new_kinds():
+    """Each chapter of Part 1 has a write-the-function, a run-it-and-measure and a choose-and-justify item."""
+    kinds = {}
+    for i, e in EXERCISES.items():
+        kinds.setdefault(i.split(".")[0], set()).add(e.kind)
+    for topic in TOPICS:
+        assert {"function", "experiment", "choice"} <= kinds.get(topic, set()), (topic, kinds.get(topic))

@@ -108,3 +108,38 @@ register(Exercise(
                       "After thresholding, every p on the same side of 0.5 scores the same: the loss cannot single out q."),
     ),
 ))
+
+
+# ---- calib.measure-ece (experiment) ---------------------------------------------------------------
+
+def _mece_params(rng: np.random.Generator) -> dict:
+    return {"seed": int(rng.integers(0, 10_000)), "m": int(rng.choice([2000, 5000, 10000])),
+            "a": int(rng.choice([4, 6, 8])), "gamma": float(rng.choice([1.5, 2.0, 3.0])),
+            "bins": int(rng.choice([10, 15, 20]))}
+
+
+def _mece_data(p: dict) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(p["seed"])
+    conf = rng.beta(p["a"], 1.0, p["m"])
+    correct = rng.random(p["m"]) < conf ** p["gamma"]
+    return conf, correct
+
+
+register(Exercise(
+    id="calib.measure-ece",
+    title="Run it and measure: the calibration error of an over-confident model",
+    kind="experiment",  # run the chapter's experiment with your settings
+    prompt=("Simulate an over-confident model exactly as follows: `rng = np.random.default_rng({seed})`, "
+            "`conf = rng.beta({a}, 1.0, {m})`, `correct = rng.random({m}) < conf ** {gamma}` (a prediction of "
+            "confidence c is right with probability c^{gamma}, less than c). Measure its expected calibration error "
+            "with {bins} equal-width bins (companion.calibration.expected_calibration_error)."),
+    make_params=_mece_params,
+    solve=lambda p: expected_calibration_error(*_mece_data(p), n_bins=p["bins"]),
+    rtol=1e-6,
+    hint="Draw conf first, then the uniform numbers for correct, from the same generator, in that order.",
+    misconceptions=(
+        Misconception("mce", lambda p: maximum_calibration_error(*_mece_data(p), n_bins=p["bins"]),
+                      "That is the maximum calibration error (the worst bin), not the expected one (the "
+                      "sample-weighted mean of the bins' gaps)."),
+    ),
+))

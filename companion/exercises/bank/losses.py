@@ -172,3 +172,47 @@ register(Exercise(
                       "Compute ln 2 and the soft Dice of each class at p = 0.5 for this lesion size, and compare."),
     ),
 ))
+
+
+# ---- loss.measure-gradient-share (experiment) ---------------------------------------------------
+
+def _share_params(rng: np.random.Generator) -> dict:
+    return {"size": int(rng.choice([32, 48, 64])), "radius": int(rng.integers(3, 9)), "loss": "soft Dice"}
+
+
+def gradient_share(size: int, radius: int, loss: str) -> float:
+    """Fraction of the total |gradient| w.r.t. the logits that falls on the foreground pixels.
+
+    One image of ``size × size`` pixels with a disc of ``radius`` pixels as foreground, two classes,
+    all logits zero (the network's first, uninformed prediction).
+    """
+    from companion.losses import dice_loss_grad
+    yy, xx = np.mgrid[:size, :size]
+    target = (((yy - size / 2) ** 2 + (xx - size / 2) ** 2) <= radius ** 2).astype(np.int64)[None]
+    logits = np.zeros((1, 2, size, size))
+    grad = dice_loss_grad(logits, target) if loss in ("dice", "soft Dice") else cross_entropy_grad(logits, target)
+    mag = np.abs(grad).sum(axis=1)[0]
+    return float(mag[target[0] == 1].sum() / mag.sum())
+
+
+register(Exercise(
+    id="loss.measure-gradient-share",
+    title="Run it and measure: where the gradient goes at the start of training",
+    kind="experiment",  # run the chapter's experiment with your settings
+    prompt=("Run the chapter's imbalance experiment on one image of {size}×{size} pixels whose foreground is a disc "
+            "of radius {radius} pixels centred at ({size}/2, {size}/2) (pixels with (y − {size}/2)² + (x − {size}/2)² ≤ "
+            "{radius}², two classes), with all logits zero. For the {loss} loss (companion.losses.dice_loss), what fraction of "
+            "the total |∂L/∂z| (summed over both classes and all pixels) falls on the foreground pixels?"),
+    make_params=_share_params,
+    solve=lambda p: gradient_share(p["size"], p["radius"], p["loss"]),
+    rtol=1e-3,
+    hint=("Use dice_loss_grad on logits of shape (1, 2, H, W) and sum the absolute values. (For cross-entropy the "
+          "share would equal the foreground's share of the pixels: every pixel pulls equally.)"),
+    misconceptions=(
+        Misconception("pixel-share", lambda p: float((((np.mgrid[:p["size"], :p["size"]][0] - p["size"] / 2) ** 2
+                                                        + (np.mgrid[:p["size"], :p["size"]][1] - p["size"] / 2) ** 2)
+                                                       <= p["radius"] ** 2).mean()),
+                      "That is the foreground's share of the pixels. The gradient per pixel is not the same on "
+                      "foreground and background, which is the point of the experiment."),
+    ),
+))

@@ -216,3 +216,80 @@ register(
         ),
     ),
 )
+
+
+# ---- unet.choose-upsampling (choice) and unet.measure-checkerboard (experiment) -------------------
+
+_UP_CHOICES = (
+    "nearest-neighbour (or linear) up-sampling by {s}, then a {k}x{k} convolution: every output pixel is "
+    "covered by the same number of kernel taps, so no periodic pattern is built in",
+    "keep the transposed convolution but give it more channels, so it can learn to hide the pattern",
+    "a transposed convolution with kernel {k_odd} and stride {s}: a larger kernel smooths the output",
+    "remove the skip connections: the pattern comes from the encoder's features",
+)
+
+
+register(Exercise(
+    id="unet.choose-upsampling",
+    title="Choose and justify: an up-sampling without checkerboards",
+    prompt=("The predictions of your U-Net show a faint checkerboard, period {s} pixels, in flat regions. Its "
+            "decoder up-samples with transposed convolutions of stride {s}. Which change removes the cause, and why?"),
+    make_params=lambda rng: {"s": 2, "k": 3, "k_odd": 3},
+    solve=lambda p: _UP_CHOICES[0].format(**p),
+    kind="choice",
+    choices=tuple(c.format(s=2, k=3, k_odd=3) for c in _UP_CHOICES),
+    hint="Count how many kernel copies overlap each output pixel of a stride-s transposed convolution.",
+    misconceptions=(
+        Misconception("more-channels", lambda p: _UP_CHOICES[1].format(**p),
+                      "More channels do not change how the kernel copies overlap: the uneven overlap, and with it "
+                      "the pattern, is built into the operation whatever the weights."),
+        Misconception("odd-kernel", lambda p: _UP_CHOICES[2].format(**p),
+                      "A kernel size that is not a multiple of the stride makes the overlap uneven: some outputs get "
+                      "two kernel copies and their neighbours one. That is the checkerboard's cause."),
+        Misconception("skips", lambda p: _UP_CHOICES[3].format(**p),
+                      "The period equals the decoder's stride: the pattern comes from the up-sampling, not from "
+                      "the skips (Odena et al. 2016)."),
+    ),
+))
+
+
+def _cb_params(rng: np.random.Generator) -> dict:
+    s = int(rng.choice([2, 3]))
+    k = int(rng.choice([k for k in range(s + 1, 3 * s + 1) if k % s]))
+    return {"s": s, "k": k, "n": int(rng.integers(8, 16))}
+
+
+def checkerboard_ratio(n: int, k: int, s: int) -> float:
+    """Largest over smallest value in the interior of a transposed convolution of ones by ones.
+
+    The input is ``n`` ones, the kernel ``k`` ones, the stride ``s``; the output value at a position
+    counts the kernel copies covering it, so the ratio is ``ceil(k/s) / floor(k/s)`` away from the ends.
+    """
+    y = conv_transpose(np.ones((1, 1, n)), np.ones((1, 1, k)), stride=s)[0, 0]
+    interior = y[k:-k]
+    return float(interior.max() / interior.min())
+
+
+register(Exercise(
+    id="unet.measure-checkerboard",
+    title="Run it and measure: the checkerboard of a transposed convolution",
+    kind="experiment",  # run the chapter's experiment with your settings
+    prompt=("Run the chapter's checkerboard experiment in 1-D with your settings: apply "
+            "`companion.convolution.conv_transpose` with stride {s} to an input of {n} ones (shape (1, 1, {n})) "
+            "and a kernel of {k} ones (shape (1, 1, {k})). Leaving out the first and last {k} output samples, "
+            "what is the ratio of the largest to the smallest output value?"),
+    make_params=_cb_params,
+    solve=lambda p: checkerboard_ratio(p["n"], p["k"], p["s"]),
+    rtol=1e-6,
+    hint="Each output value counts the kernel copies that cover it; copies start every s samples.",
+    misconceptions=(
+        Misconception("flat", lambda p: 1.0,
+                      "With a kernel size that is not a multiple of the stride the overlap is uneven: measure "
+                      "again away from the ends."),
+        Misconception("with-ends", lambda p: float(np.max(conv_transpose(np.ones((1, 1, p["n"])), np.ones((1, 1, p["k"])),
+                                                                          stride=p["s"])) /
+                                                   np.min(conv_transpose(np.ones((1, 1, p["n"])), np.ones((1, 1, p["k"])),
+                                                                         stride=p["s"]))),
+                      "Leave out the first and last k samples: near the ends fewer copies overlap."),
+    ),
+))
