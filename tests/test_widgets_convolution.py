@@ -252,3 +252,14 @@ BAD_CALLS = [
 def test_bad_calls_raise_named_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_widget_shows_a_ct_input_through_a_window():
+    from companion.intensity import window_bounds
+    ui = convolution_widget(np.linspace(-1000, 1000, 64 * 64).reshape(64, 64), window="lung")
+    state = ui._companion
+    assert (state._lo, state._hi) == window_bounds(center=-600.0, width=1500.0)
+    default = convolution_widget(np.linspace(-1000, 1000, 64 * 64).reshape(64, 64))._companion
+    assert (default._lo, default._hi) != (state._lo, state._hi)   # percentiles without a window
+    with pytest.raises(ValueError, match=r"^window: expected one of"):
+        convolution_widget(np.zeros((8, 8)), window="liver")

@@ -404,11 +404,16 @@ class _ConvolutionWidget:
     loop), which keeps an update of a 256 x 256 image well under 100 ms.
     """
 
-    def __init__(self, image: np.ndarray, kernel: str) -> None:
+    def __init__(self, image: np.ndarray, kernel: str, window: Any = None) -> None:
         import ipywidgets as W
 
         self.image = image
-        self._lo, self._hi = (float(v) for v in np.percentile(image, [1, 99]))
+        if window is None:
+            self._lo, self._hi = (float(v) for v in np.percentile(image, [1, 99]))
+        else:  # a CT window (companion.intensity): the input shown as a radiologist would see it
+            from companion.intensity import WINDOWS, window_bounds
+            center, width = WINDOWS[window] if isinstance(window, str) else window
+            self._lo, self._hi = window_bounds(center=center, width=width)
         self._scale = max(1, 256 // max(image.shape))  # small images are enlarged
         style = {"description_width": "70px"}
         lay = W.Layout(width="260px")
@@ -513,7 +518,8 @@ def _terms_html(demo: ConvDemo, shape: tuple[int, int]) -> str:
             f"= {demo.value:.6g}</div>")
 
 
-def convolution_widget(image: Any = None, *, kernel: str = "sobel_x"):
+def convolution_widget(image: Any = None, *, kernel: str = "sobel_x",
+                       window: str | tuple[float, float] | None = None):
     """An ipywidgets explorer of one correlation: kernel, padding, stride, dilation, explained pixel.
 
     Parameters
@@ -522,6 +528,10 @@ def convolution_widget(image: Any = None, *, kernel: str = "sobel_x"):
         The image; pydicom's CT sample in Hounsfield units when None.
     kernel : str, default "sobel_x"
         The kernel selected at the start (a key of :data:`KERNELS` or ``"custom"``).
+    window : str or (center, width), optional
+        A CT display window for the input (a preset of ``companion.intensity.WINDOWS`` or a pair
+        in HU); the default stretches the 1st-99th percentiles. With ``image=None`` (the CT
+        sample) the soft-tissue window is used. The output keeps an automatic grey scale.
 
     Returns
     -------
@@ -535,7 +545,12 @@ def convolution_widget(image: Any = None, *, kernel: str = "sobel_x"):
         from companion.data import load_ct_slice
 
         image = load_ct_slice().pixels
+        window = "soft tissue" if window is None else window
     img = as_float_array(image, "image", ndim=2)
     if kernel not in list(KERNELS) + ["custom"]:
         raise ValueError(f"kernel: expected one of {sorted(KERNELS) + ['custom']}, got {kernel!r}")
-    return _ConvolutionWidget(img, kernel).ui
+    if window is not None:
+        from companion.intensity import WINDOWS
+        if isinstance(window, str) and window not in WINDOWS:
+            raise ValueError(f"window: expected one of {sorted(WINDOWS)} or a (center, width) pair, got {window!r}")
+    return _ConvolutionWidget(img, kernel, window).ui
