@@ -226,6 +226,7 @@ def _scalar(model, c, mask=None):
     return f
 
 
+@pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients:UserWarning")
 def test_saliency_equals_captum_saliency_abs():
     from captum.attr import Saliency
 
