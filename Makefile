@@ -113,6 +113,8 @@ book: venv vendor
 	@echo "  file://$(CURDIR)/$(HTML)/index.html"
 
 # --- tests ---------------------------------------------------------------------------------
+# nbval runs through tools/nbval.py, which re-runs once, alone, a notebook whose kernel died while
+# starting (a race between two workers' kernels, not a failing cell).
 # Order: fast unit tests and every docstring example (--doctest-modules) on 2 workers, then every notebook under nbval, then the strict
 # build (any warning fails it), then the checks of the built HTML (offline scan, Chromium).
 # --keep-going: every step runs and reports, and `make test` fails if any step failed.
@@ -126,13 +128,13 @@ nbval: venv
 ifeq ($(NOTEBOOKS),)
 	@echo "nbval: no notebooks in notebooks/ yet"
 else
-	$(PY) -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
+	$(PY) tools/nbval.py -n 2 --dist loadfile $(NOTEBOOKS)
 endif
 
 # The same notebooks once more as another reader's laptop runs them: torch's AVX2 kernels (most
 # laptops) and another BOOK_SEED. Every assert must hold there too.
 nbval-other-cpu: venv
-	ATEN_CPU_CAPABILITY=avx2 BOOK_SEED=1 $(PY) -m pytest --nbval-lax --nbval-current-env -n 2 --dist loadfile -p no:cacheprovider $(NOTEBOOKS)
+	ATEN_CPU_CAPABILITY=avx2 BOOK_SEED=1 $(PY) tools/nbval.py -n 2 --dist loadfile $(NOTEBOOKS)
 
 # Every chapter under a matrix of (CPU kernel set, BOOK_SEED, threads); prints a table of which
 # chapter failed where. ROBUST="avx2:4:1 default:9:2" runs other settings.
