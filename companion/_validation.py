@@ -111,3 +111,18 @@ def as_positive_float(v: Any, name: str, *, allow_zero: bool = False) -> float:
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name}: expected a finite number {bound}, got {v}")
     return v
+
+
+def as_label_map(mask: Any, shape: tuple[int, ...], name: str = "mask") -> np.ndarray:
+    """An integer or boolean label map of the given shape (torch tensors are converted).
+
+    Raises TypeError naming `name` for a non-integer dtype and ValueError for another shape.
+    """
+    if hasattr(mask, "detach") and hasattr(mask, "numpy"):
+        mask = mask.detach().cpu().numpy()
+    m = np.asarray(mask)
+    if m.dtype.kind not in "biu":
+        raise TypeError(f"{name}: expected an integer or boolean label map, got dtype {m.dtype}")
+    if m.shape != tuple(shape):
+        raise ValueError(f"{name}: expected the image's shape {tuple(shape)}, got {m.shape}")
+    return m

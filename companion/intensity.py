@@ -243,14 +243,8 @@ def _as_rng(rng: Any) -> np.random.Generator:
 
 
 def _as_label_map(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
-    if hasattr(mask, "detach") and hasattr(mask, "numpy"):
-        mask = mask.detach().cpu().numpy()
-    m = np.asarray(mask)
-    if m.dtype.kind not in "biu":
-        raise TypeError(f"mask: expected an integer or boolean label map, got dtype {m.dtype}")
-    if m.shape != shape:
-        raise ValueError(f"mask: expected the image's shape {shape}, got {m.shape}")
-    return m
+    from companion._validation import as_label_map
+    return as_label_map(mask, shape, "mask")
 
 
 def _as_strength(v: Any) -> float:

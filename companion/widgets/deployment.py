@@ -30,14 +30,8 @@ __all__ = ["SHIFTS", "shift_image", "zscore", "ShiftResult", "shifted_prediction
 
 # --------------------------------------------------------------------------- checkers
 def _mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
-    if hasattr(mask, "detach") and hasattr(mask, "numpy"):
-        mask = mask.detach().cpu().numpy()
-    m = np.asarray(mask)
-    if m.dtype.kind not in "biu":
-        raise TypeError(f"mask: expected an integer or boolean label map, got dtype {m.dtype}")
-    if m.shape != shape:
-        raise ValueError(f"mask: expected the image's shape {shape}, got {m.shape}")
-    return m
+    from companion._validation import as_label_map
+    return as_label_map(mask, shape, "mask")
 
 
 class ShiftResult(NamedTuple):
