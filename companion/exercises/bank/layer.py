@@ -177,8 +177,13 @@ def _erf_solve(p: dict) -> float:
 
     ct = load_ct_slice()
     ct_in = ct_normalise(ct.pixels, ct_normalisation_stats([ct.pixels]))[None, None]
-    erf = np.mean([effective_receptive_field(random_relu_cnn(p["L"], seed=s), ct_in) for s in p["seeds"]], axis=0)
-    return float(erf_std(erf).mean())
+    maps = []
+    for s in p["seeds"]:
+        try:
+            maps.append(effective_receptive_field(random_relu_cnn(p["L"], seed=s), ct_in))
+        except ValueError:  # every ReLU path of this random network is dead: no gradient to measure
+            continue
+    return float(erf_std(np.mean(maps, axis=0)).mean())
 
 
 register(Exercise(
@@ -188,7 +193,8 @@ register(Exercise(
     prompt=("Rerun the chapter's effective-receptive-field experiment with your own network: L = {L} layers, "
             "seeds {seeds}. With ct = load_ct_slice() and ct_in = ct_normalise(ct.pixels, "
             "ct_normalisation_stats([ct.pixels]))[None, None], average effective_receptive_field("
-            "random_relu_cnn({L}, seed=s), ct_in) over your seeds s. What is erf_std(erf).mean(), the ERF's "
+            "random_relu_cnn({L}, seed=s), ct_in) over your seeds s, leaving out a network for which it raises "
+            "ValueError (every ReLU path dead, no gradient). What is erf_std(erf).mean(), the ERF's "
             "standard deviation in pixels? (Compare it with the theoretical field of 2L + 1 pixels.)"),
     make_params=_erf_params,
     solve=_erf_solve,
