@@ -431,7 +431,8 @@ def _dice_oracle(p: dict):
     return lambda logits, target: dice_loss_grad(logits, target)
 
 
-def _dice_solution(logits, target, eps=1e-5):
+def _dice_probs_and_grad_p(logits, target, eps=1e-5):
+    """softmax(logits) and d(1 - mean soft Dice)/dp, written out for the worked solution."""
     z = logits - logits.max(axis=1, keepdims=True)
     p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)                # softmax over classes
     k = logits.shape[1]
@@ -440,7 +441,11 @@ def _dice_solution(logits, target, eps=1e-5):
     inter = (p * y).sum(axis=axes, keepdims=True)
     denom = p.sum(axis=axes, keepdims=True) + y.sum(axis=axes, keepdims=True) + eps
     dice = (2 * inter + eps) / denom
-    grad_p = -(2 * y / denom - dice / denom) / (logits.shape[0] * k)     # d(1 - mean dice)/dp
+    return p, -(2 * y / denom - dice / denom) / (logits.shape[0] * k)     # quotient rule
+
+
+def _dice_solution(logits, target, eps=1e-5):
+    p, grad_p = _dice_probs_and_grad_p(logits, target, eps)
     # through the softmax Jacobian: dL/dz_j = p_j (dL/dp_j - sum_i p_i dL/dp_i)
     return p * (grad_p - (p * grad_p).sum(axis=1, keepdims=True))
 
@@ -477,22 +482,11 @@ register(Exercise(
     rtol=1e-6, atol=1e-10,
     hint="First dL/dp per class (quotient rule), then the softmax: dL/dz_j = p_j (dL/dp_j − Σ_i p_i dL/dp_i).",
     misconceptions=(
-        Misconception("no-softmax-jacobian", lambda a: _dice_grad_p(a[0], a[1]),
+        Misconception("no-softmax-jacobian", lambda a: _dice_probs_and_grad_p(a[0], a[1])[1],
                       "That is dL/dp, the gradient with respect to the probabilities: it still has to go through "
                       "the softmax's Jacobian to reach the logits."),
     ),
 ))
-
-
-def _dice_grad_p(logits, target, eps=1e-5):
-    z = logits - logits.max(axis=1, keepdims=True)
-    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
-    k = logits.shape[1]
-    y = (np.arange(k).reshape([1, k] + [1] * (target.ndim - 1)) == target[:, None]).astype(float)
-    axes = tuple(range(2, logits.ndim))
-    denom = p.sum(axis=axes, keepdims=True) + y.sum(axis=axes, keepdims=True) + eps
-    dice = (2 * (p * y).sum(axis=axes, keepdims=True) + eps) / denom
-    return -(2 * y / denom - dice / denom) / (logits.shape[0] * k)
 
 
 # ----------------------------------------------------------------------------- calib.write-ece

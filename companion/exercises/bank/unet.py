@@ -259,15 +259,17 @@ def _cb_params(rng: np.random.Generator) -> dict:
     return {"s": s, "k": k, "n": int(rng.integers(8, 16))}
 
 
-def checkerboard_ratio(n: int, k: int, s: int) -> float:
-    """Largest over smallest value in the interior of a transposed convolution of ones by ones.
+def checkerboard_ratio(n: int, k: int, s: int, *, interior: bool = True) -> float:
+    """Largest over smallest value of a transposed convolution of ones by ones.
 
     The input is ``n`` ones, the kernel ``k`` ones, the stride ``s``; the output value at a position
-    counts the kernel copies covering it, so the ratio is ``ceil(k/s) / floor(k/s)`` away from the ends.
+    counts the kernel copies covering it, so the ratio is ``ceil(k/s) / floor(k/s)`` away from the
+    ends (``interior=True`` leaves out the first and last ``k`` samples).
     """
     y = conv_transpose(np.ones((1, 1, n)), np.ones((1, 1, k)), stride=s)[0, 0]
-    interior = y[k:-k]
-    return float(interior.max() / interior.min())
+    if interior:
+        y = y[k:-k]
+    return float(y.max() / y.min())
 
 
 register(Exercise(
@@ -286,10 +288,7 @@ register(Exercise(
         Misconception("flat", lambda p: 1.0,
                       "With a kernel size that is not a multiple of the stride the overlap is uneven: measure "
                       "again away from the ends."),
-        Misconception("with-ends", lambda p: float(np.max(conv_transpose(np.ones((1, 1, p["n"])), np.ones((1, 1, p["k"])),
-                                                                          stride=p["s"])) /
-                                                   np.min(conv_transpose(np.ones((1, 1, p["n"])), np.ones((1, 1, p["k"])),
-                                                                         stride=p["s"]))),
+        Misconception("with-ends", lambda p: checkerboard_ratio(p["n"], p["k"], p["s"], interior=False),
                       "Leave out the first and last k samples: near the ends fewer copies overlap."),
     ),
 ))
