@@ -154,19 +154,6 @@ def mark_chinese(html: str) -> str:
     return marked.replace("</body>", ZH_MARK + "</body>", 1)
 
 
-def _repair_pages(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    outdir = Path(app.outdir)
-    for page in outdir.rglob("*.html"):
-        if page.relative_to(outdir).parts[0] in {"vendor", "_static", "_sources"}:
-            continue
-        html = page.read_text(encoding="utf-8", errors="surrogateescape")
-        marked = mark_chinese(dedupe_inline_scripts(html))
-        if marked != html:
-            page.write_text(marked, encoding="utf-8", errors="surrogateescape")
-
-
 RUN_NOTE = ('<div class="run-chapter admonition note"><p>This chapter is a notebook that runs from top to '
             'bottom every time the book is built. To run it yourself, change it and check your answers to its '
             'exercises, see <a href="{href}">Run the chapters yourself</a>.</p></div>')
@@ -183,7 +170,8 @@ def _run_this_chapter(app: Sphinx, pagename: str, templatename: str, context: di
     context["body"] = (body[:heading_end + 5] + note + body[heading_end + 5:]) if heading_end >= 0 else note + body
 
 
-def _scan_output(app: Sphinx, exception: Exception | None) -> None:
+def _finish_pages(app: Sphinx, exception: Exception | None) -> None:
+    """One pass over the written pages: repair each (scripts once, Chinese marked), then scan it."""
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
@@ -192,7 +180,11 @@ def _scan_output(app: Sphinx, exception: Exception | None) -> None:
     for page in sorted(outdir.rglob("*.html")):
         if page.relative_to(outdir).parts[0] in {"vendor", "_static", "_sources"}:
             continue
-        for snippet in remote_loads(page.read_text(encoding="utf-8", errors="replace")):
+        html = page.read_text(encoding="utf-8", errors="surrogateescape")
+        repaired = mark_chinese(dedupe_inline_scripts(html))
+        if repaired != html:
+            page.write_text(repaired, encoding="utf-8", errors="surrogateescape")
+        for snippet in remote_loads(repaired):
             logger.warning("offline: %s loads from the network: %s",
                            page.relative_to(outdir).as_posix(), snippet)
 
@@ -202,6 +194,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _empty_thebe_url)
     app.connect("html-page-context", _run_this_chapter)
     app.add_js_file(None, body=WIDGET_ASSETS, priority=100)
-    app.connect("build-finished", _repair_pages)
-    app.connect("build-finished", _scan_output)
+    app.connect("build-finished", _finish_pages)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
