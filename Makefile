@@ -116,13 +116,14 @@ book: venv vendor
 # nbval runs through tools/nbval.py, which re-runs once, alone, a notebook whose kernel died while
 # starting (a race between two workers' kernels, not a failing cell).
 # Order: fast unit tests and every docstring example (--doctest-modules) on 2 workers, then every notebook under nbval, then the strict
+# companion/train.py and companion/explain.py are aliases of companion/models/{train,explain}.py, whose examples run there.
 # build (any warning fails it), then the checks of the built HTML (offline scan, Chromium).
 # --keep-going: every step runs and reports, and `make test` fails if any step failed.
 test: venv vendor browser-deps
 	$(MAKE) --no-print-directory --keep-going unit nbval nbval-other-cpu build-strict book-tests
 
 unit: venv
-	$(PY) -m pytest tests companion --doctest-modules -n 2 -m "not browser" --ignore=tests/test_book_offline.py -p no:cacheprovider
+	$(PY) -m pytest tests companion --doctest-modules -n 2 -m "not browser" --ignore=tests/test_book_offline.py --ignore=companion/train.py --ignore=companion/explain.py -p no:cacheprovider
 
 nbval: venv
 ifeq ($(NOTEBOOKS),)

@@ -2,8 +2,8 @@
 
 Each core module is imported in a fresh interpreter in which importing torch, matplotlib or
 ipywidgets raises; the test fails on any such import, direct or indirect. The torch modules
-(``companion.models``, ``companion.train``, ``companion.explain``) and the widgets are the only
-places those libraries may be imported at module level. ``import companion`` stays cheap.
+(``companion.models``, and the aliases ``companion.train`` and ``companion.explain`` of two of its
+modules) and the widgets are the only places those libraries may be imported at module level. ``import companion`` stays cheap.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TORCH_MODULES = {"train", "explain"}          # top-level modules that are torch code by design
+TORCH_MODULES = {"train", "explain"}  # aliases of companion.models.train / .explain (public names)
 CORES = sorted(p.stem for p in (ROOT / "companion").glob("*.py")
                if not p.stem.startswith("_") and p.stem not in TORCH_MODULES)
 BLOCKER = textwrap.dedent("""
@@ -55,3 +55,15 @@ def test_the_blocker_catches_a_core_that_imports_torch(tmp_path):
     done = subprocess.run([sys.executable, "-c", BLOCKER.format(module="badcore")], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "layering: torch imported" in done.stderr
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_MODULES))
+def test_torch_aliases_are_the_models_modules(name):
+    """``companion.train``/``companion.explain`` are the modules under ``companion/models/``,
+    not copies: a file at the top level holds no torch code of its own."""
+    import importlib
+
+    alias = importlib.import_module(f"companion.{name}")
+    assert alias is importlib.import_module(f"companion.models.{name}")
+    source = (ROOT / "companion" / f"{name}.py").read_text()
+    assert "import torch" not in source and len(source.splitlines()) < 15

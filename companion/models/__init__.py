@@ -5,6 +5,11 @@
 - :class:`UNet`, :func:`count_parameters` — ``companion.models.unet``
 - :class:`PlainNet`, :class:`ResidualNet` — ``companion.models.resnets``
 - torch twins of the losses — ``companion.models.losses``
+- the training loop — ``companion.models.train`` (also ``companion.train``)
+- saliency, Grad-CAM, occlusion, Integrated Gradients — ``companion.models.explain`` (also
+  ``companion.explain``)
+
+Every module that imports torch lives in this subpackage; the NumPy cores beside it never do.
 """
 
 from __future__ import annotations
@@ -26,6 +31,6 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(f"companion.models.{_LAZY[name]}"), name)
         globals()[name] = value
         return value
-    if name in ("unet", "resnets", "losses"):
+    if name in ("unet", "resnets", "losses", "train", "explain", "erf"):
         return importlib.import_module(f"companion.models.{name}")
     raise AttributeError(f"module 'companion.models' has no attribute {name!r}")
