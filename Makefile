@@ -39,6 +39,9 @@ HTML_MANAGER_VERSION := 1.0.15
 NOTO_SC_VERSION := 5.3.0
 VENDOR := _vendor
 VENDOR_HTML := $(VENDOR)/html/vendor
+# axe-core, the accessibility checker the browser test injects into built pages (not shipped with the book).
+AXE_VERSION := 4.14.1
+AXE_JS := $(VENDOR)/test/axe-core-$(AXE_VERSION)/axe.min.js
 VENDOR_STAMP := $(VENDOR)/.stamp-mathjax-$(MATHJAX_VERSION)-requirejs-$(REQUIREJS_VERSION)-html-manager-$(HTML_MANAGER_VERSION)-noto-sc-$(NOTO_SC_VERSION)-v3
 
 # Extra jupyter-book arguments, e.g. JB_ARGS="--toc /tmp/toc.yml" to build a subset while writing.
@@ -68,7 +71,15 @@ $(STAMP): requirements.txt pyproject.toml | $(PY)
 	touch $@
 
 # --- vendored JavaScript (offline book) ----------------------------------------------------
-vendor: $(VENDOR_STAMP)
+vendor: $(VENDOR_STAMP) $(AXE_JS)
+
+# Test-only: under _vendor/test, outside _vendor/html, so html_extra_path never copies it into the book.
+$(AXE_JS):
+	@command -v npm >/dev/null || { echo "npm is needed once, to fetch axe-core for the browser test"; exit 1; }
+	mkdir -p $(VENDOR)/npm $(dir $@)
+	cd $(VENDOR)/npm && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null
+	tar -xzf $(VENDOR)/npm/axe-core-$(AXE_VERSION).tgz -C $(dir $@) --strip-components=1 package/axe.min.js package/LICENSE
+	test -s $@
 
 $(VENDOR_STAMP):
 	@command -v npm >/dev/null || { echo "npm is needed once, to fetch MathJax, require.js and the widget manager"; exit 1; }
@@ -148,8 +159,8 @@ build-strict: venv vendor
 	$(JB) build . -W -n --keep-going $(JB_ARGS)
 
 # BOOK_TESTS_REQUIRED=1: a missing build or browser fails these tests instead of skipping them.
-book-tests: venv
-	BOOK_TESTS_REQUIRED=1 CHROMIUM="$(CHROMIUM)" $(PY) -m pytest tests/test_book_offline.py tests/test_book_browser.py -p no:cacheprovider
+book-tests: venv $(AXE_JS)
+	BOOK_TESTS_REQUIRED=1 CHROMIUM="$(CHROMIUM)" AXE_JS="$(AXE_JS)" $(PY) -m pytest tests/test_book_offline.py tests/test_book_browser.py -p no:cacheprovider
 
 browser-deps:
 	@if [ -n "$(CHROMIUM)" ]; then echo "browser: $(CHROMIUM)"; \
