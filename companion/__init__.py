@@ -18,12 +18,13 @@ Each module holds one mechanism that a chapter of the book explains:
 ``metrics``            Dice, Hausdorff distance and other segmentation metrics
 ``calibration``        reliability diagrams, ECE, Brier score, temperature scaling
 ``baselines``          classical segmentation baselines (global and smoothed thresholds)
+``lesions``            lesions inserted into real anatomy, per-lesion detection counts, FROC
 ``radiomics``          GLCM texture and other radiomics features, a radiogenomic cohort
 ``evaluation``         AUC, its uncertainty, honest and nested cross-validation
 ``gradcheck``          centred finite differences for gradient checks
 ``data``               seeded synthetic phantoms and the real samples packages ship
-``models``, ``train``  PyTorch networks (U-Net, plain and residual nets) and training
-``explain``            saliency, Grad-CAM, occlusion (PyTorch)
+``models``             PyTorch: networks (U-Net, plain and residual nets), training (``train``),
+                       explanations (``explain``); ``companion.train``/``companion.explain`` alias them
 ``widgets``            the interactive figures of the chapters
 ``exercises``          auto-checked, per-learner exercises
 =====================  ==========================================================
@@ -41,7 +42,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "activations", "baselines", "calibration", "convolution", "data", "evaluation", "exercises",
-    "explain", "frequency", "geometry", "gradcheck", "init", "intensity", "layers", "losses",
+    "explain", "frequency", "geometry", "gradcheck", "init", "intensity", "layers", "lesions", "losses",
     "metrics", "models", "normalization", "pooling", "radiomics", "residual", "train", "unet",
     "widgets",
 )
