@@ -37,8 +37,7 @@ def as_float_array(a: Any, name: str, *, ndim: int | tuple[int, ...] | None = No
     ValueError
         If `a` has the wrong number of dimensions.
     """
-    if hasattr(a, "detach") and hasattr(a, "numpy"):  # a torch tensor: read it, never keep the graph
-        a = a.detach().cpu().numpy()
+    a = to_numpy(a)  # a torch tensor: read it, never keep the graph
     if isinstance(a, (str, bytes)) or a is None:
         raise TypeError(f"{name}: expected a float array, got {type(a).__name__}")
     try:
@@ -118,11 +117,120 @@ def as_label_map(mask: Any, shape: tuple[int, ...], name: str = "mask") -> np.nd
 
     Raises TypeError naming `name` for a non-integer dtype and ValueError for another shape.
     """
-    if hasattr(mask, "detach") and hasattr(mask, "numpy"):
-        mask = mask.detach().cpu().numpy()
-    m = np.asarray(mask)
+    m = np.asarray(to_numpy(mask))
     if m.dtype.kind not in "biu":
         raise TypeError(f"{name}: expected an integer or boolean label map, got dtype {m.dtype}")
     if m.shape != tuple(shape):
         raise ValueError(f"{name}: expected the image's shape {tuple(shape)}, got {m.shape}")
     return m
+
+
+def to_numpy(a: Any) -> Any:
+    """A torch tensor as a NumPy array (detached, on the CPU); anything else unchanged."""
+    if hasattr(a, "detach") and hasattr(a, "numpy"):
+        return a.detach().cpu().numpy()
+    return a
+
+
+def as_bool(v: Any, name: str, *, expected: str = "a bool") -> bool:
+    """Return `v` as a Python bool, refusing anything that is not a bool (``bool("no")`` is True).
+
+    >>> as_bool(True, "affine")
+    True
+    >>> as_bool(1, "affine")
+    Traceback (most recent call last):
+    ...
+    TypeError: affine: expected a bool, got int 1
+    """
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected {expected}, got {type(v).__name__} {v!r}")
+    return bool(v)
+
+
+def as_real(v: Any, name: str, *, positive: bool = False, expected: str = "a real number") -> float:
+    """Return `v` as a finite Python float (``> 0`` with `positive`); bools and strings are refused.
+
+    >>> as_real(2, "alpha")
+    2.0
+    >>> as_real(float("nan"), "alpha")
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha: expected a finite number, got nan
+    """
+    if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name}: expected {expected}, got {type(v).__name__} {v!r}")
+    v = float(v)
+    if not np.isfinite(v):
+        raise ValueError(f"{name}: expected a finite number, got {v}")
+    if positive and v <= 0:
+        raise ValueError(f"{name}: expected a number > 0, got {v}")
+    return v
+
+
+def as_choice(v: Any, name: str, options: Any, *, expected: str | None = None) -> Any:
+    """Return `v` if it is one of `options`, else raise ValueError naming `name`.
+
+    The message reads ``"<name>: expected one of <options>, got <v>"``, or
+    ``"<name>: expected <expected>, got <v>"`` when `expected` describes the options in words.
+
+    >>> as_choice("sum", "reduction", ("mean", "sum", "none"))
+    'sum'
+    >>> as_choice("avg", "reduction", ("mean", "sum", "none"), expected="'mean', 'sum' or 'none'")
+    Traceback (most recent call last):
+    ...
+    ValueError: reduction: expected 'mean', 'sum' or 'none', got 'avg'
+    """
+    try:
+        ok = v in options
+    except TypeError:  # an unhashable value asked of a dict or set
+        ok = False
+    if not ok:
+        raise ValueError(f"{name}: expected {expected or f'one of {options}'}, got {v!r}")
+    return v
+
+
+def as_class_scores(a: Any, name: str, *, min_dims: int = 2) -> np.ndarray:
+    """Per-class scores ``(N, K, *S)`` (logits or probabilities) as a float array.
+
+    Raises
+    ------
+    TypeError
+        If `a` is not real numeric data.
+    ValueError
+        If `a` has fewer than `min_dims` dims or no class on axis 1.
+    """
+    z = as_float_array(a, name)
+    if z.ndim < min_dims:
+        raise ValueError(f"{name}: expected (N, K, *S) with at least {min_dims} dims, got shape {z.shape}")
+    if z.shape[1] < 1:
+        raise ValueError(f"{name}: expected at least 1 class on axis 1, got shape {z.shape}")
+    return z
+
+
+def as_class_labels(target: Any, scores: np.ndarray, *, scores_name: str = "logits",
+                    name: str = "target") -> np.ndarray:
+    """Integer class labels ``(N, *S)`` in ``[0, K)`` for scores ``(N, K, *S)``, as int64.
+
+    Raises
+    ------
+    TypeError
+        If `target` is not an integer array (bool and float labels are refused).
+    ValueError
+        If its shape is not ``(N, *S)`` of `scores` or a label lies outside ``[0, K)``.
+    """
+    target = to_numpy(target)
+    if target is None or isinstance(target, (str, bytes)):
+        raise TypeError(f"{name}: expected an integer array of class labels, got {type(target).__name__}")
+    t = np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{name}: expected an integer array of class labels (int64), got dtype {t.dtype}")
+    want = (scores.shape[0],) + scores.shape[2:]
+    if t.shape != want:
+        hint = " (drop the channel axis: target[:, 0])" if t.ndim == scores.ndim and t.shape[1] == 1 else ""
+        raise ValueError(f"{name}: expected shape {want} = (N, *S) of {scores_name} {scores.shape}, "
+                         f"got {t.shape}{hint}")
+    k = scores.shape[1]
+    if t.size and (t.min() < 0 or t.max() >= k):
+        raise ValueError(f"{name}: expected class labels in [0, {k}) for K={k} classes, "
+                         f"got values in [{t.min()}, {t.max()}]")
+    return t.astype(np.int64, copy=False)

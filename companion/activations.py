@@ -20,32 +20,14 @@ Only NumPy is imported here.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from companion._validation import as_float_array, as_int
+from companion._validation import as_float_array, as_int, as_real
 
 __all__ = [
     "relu", "leaky_relu", "elu", "relu_grad", "leaky_relu_grad", "elu_grad",
     "dead_fraction", "gaussian_inactive_fraction", "ACTIVATIONS", "activation", "activation_grad",
 ]
-
-
-# ----------------------------------------------------------------------------------------------
-# Private checkers
-# ----------------------------------------------------------------------------------------------
-
-def _as_real(v: object, name: str, *, positive: bool = False) -> float:
-    """A finite real number (``> 0`` with `positive`)."""
-    if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name}: expected a real number, got {type(v).__name__} {v!r}")
-    v = float(v)
-    if not np.isfinite(v):
-        raise ValueError(f"{name}: expected a finite number, got {v}")
-    if positive and v <= 0:
-        raise ValueError(f"{name}: expected a number > 0, got {v}")
-    return v
 
 
 # ----------------------------------------------------------------------------------------------
@@ -167,7 +149,7 @@ def leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     array([-0.2,  0. ,  3. ])
     """
     x = as_float_array(x, "x")
-    a = _as_real(negative_slope, "negative_slope")
+    a = as_real(negative_slope, "negative_slope")
     return np.where(x > 0, x, x * x.dtype.type(a))
 
 
@@ -201,7 +183,7 @@ def leaky_relu_grad(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     array([0.1, 0.1, 1. ])
     """
     x = as_float_array(x, "x")
-    a = _as_real(negative_slope, "negative_slope")
+    a = as_real(negative_slope, "negative_slope")
     return np.where(x > 0, x.dtype.type(1), x.dtype.type(a)).astype(x.dtype, copy=False)
 
 
@@ -250,7 +232,7 @@ def elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     array([-0.632121,  0.      ,  2.      ])
     """
     x = as_float_array(x, "x")
-    a = _as_real(alpha, "alpha")
+    a = as_real(alpha, "alpha")
     neg = x.dtype.type(a) * np.expm1(np.minimum(x, 0))  # minimum: no overflow warning for large x
     return np.where(x > 0, x, neg).astype(x.dtype, copy=False)
 
@@ -285,7 +267,7 @@ def elu_grad(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     array([0.735759, 2.      , 1.      ])
     """
     x = as_float_array(x, "x")
-    a = _as_real(alpha, "alpha")
+    a = as_real(alpha, "alpha")
     neg = x.dtype.type(a) * np.exp(np.minimum(x, 0))
     return np.where(x > 0, x.dtype.type(1), neg).astype(x.dtype, copy=False)
 
@@ -482,7 +464,7 @@ def gaussian_inactive_fraction(mu: float, sigma: float, k: int = 1) -> float:
     """
     import math
 
-    mu = _as_real(mu, "mu")
-    sigma = _as_real(sigma, "sigma", positive=True)
+    mu = as_real(mu, "mu")
+    sigma = as_real(sigma, "sigma", positive=True)
     k = as_int(k, "k", minimum=1)
     return float((0.5 * math.erfc(mu / (sigma * math.sqrt(2.0)))) ** k)

@@ -22,14 +22,13 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import ndimage
 
-from companion._validation import as_positive_float
+from companion._validation import as_positive_float, as_real, to_numpy
 
 __all__ = ["best_global_threshold", "threshold_dice_curve", "threshold_segment"]
 
 
 def _as_image(a: Any, name: str) -> np.ndarray:
-    if hasattr(a, "detach") and hasattr(a, "numpy"):  # a torch tensor, without importing torch
-        a = a.detach().cpu().numpy()
+    a = to_numpy(a)  # a torch tensor, without importing torch
     a = np.asarray(a)
     if a.dtype.kind not in "fiu" or a.dtype == bool:
         raise TypeError(f"{name}: expected a real-valued image, got dtype {a.dtype}")
@@ -50,8 +49,7 @@ def _as_stack(images: Any, masks: Any) -> tuple[list[np.ndarray], list[np.ndarra
     ims, ms = [], []
     for i, (im, m) in enumerate(zip(images, masks)):
         im = _as_image(im, f"images[{i}]")
-        if hasattr(m, "detach") and hasattr(m, "numpy"):
-            m = m.detach().cpu().numpy()
+        m = to_numpy(m)  # a torch tensor, without importing torch
         m = np.asarray(m)
         if m.dtype.kind not in "biu":
             raise TypeError(f"masks[{i}]: expected an integer or boolean mask, got dtype {m.dtype}")
@@ -108,10 +106,7 @@ def threshold_segment(image: Any, threshold: float, *, sigma: float | Sequence[f
     array([0, 1, 1, 0])
     """
     im = _as_image(image, "image")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)):
-        raise TypeError(f"threshold: expected a number, got {type(threshold).__name__} {threshold!r}")
-    if not np.isfinite(threshold):
-        raise ValueError(f"threshold: expected a finite number, got {threshold}")
+    threshold = as_real(threshold, "threshold", expected="a number")
     sig = np.atleast_1d(np.asarray(sigma, dtype=np.float64))
     if np.any(sig < 0) or not np.all(np.isfinite(sig)):
         raise ValueError(f"sigma: expected >= 0, got {sigma}")

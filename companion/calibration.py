@@ -28,7 +28,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from companion._validation import as_float_array, as_int, as_positive_float
+from companion._validation import (as_choice, as_class_labels, as_class_scores, as_float_array, as_int,
+                                  as_positive_float, to_numpy)
 
 __all__ = [
     "reliability_bins", "expected_calibration_error", "maximum_calibration_error", "Reliability",
@@ -48,8 +49,7 @@ def _as_confidence_correct(confidence: Any, correct: Any) -> tuple[np.ndarray, n
     if not np.all((c >= 0) & (c <= 1)):  # also refuses nan
         bad = c[~((c >= 0) & (c <= 1))][0]
         raise ValueError(f"confidence: expected probabilities in [0, 1], got {bad}")
-    if hasattr(correct, "detach") and hasattr(correct, "numpy"):
-        correct = correct.detach().cpu().numpy()
+    correct = to_numpy(correct)
     if correct is None or isinstance(correct, (str, bytes)):
         raise TypeError(f"correct: expected an array of 0/1 or bool, got {type(correct).__name__}")
     k = np.asarray(correct)
@@ -63,37 +63,28 @@ def _as_confidence_correct(confidence: Any, correct: Any) -> tuple[np.ndarray, n
     return c, k
 
 
-def _as_probs_target(probs: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities ``(N, K, *S)`` in [0, 1] and integer labels ``(N, *S)`` in ``[0, K)``."""
-    p = as_float_array(probs, "probs")
-    if p.ndim < 2 or p.shape[1] < 2:
-        raise ValueError(f"probs: expected (N, K, *S) with K >= 2 classes on axis 1, got shape {p.shape}")
-    if p.size == 0:
-        raise ValueError(f"probs: expected at least one voxel, got shape {p.shape}")
+def _as_probs(probs: Any, *, min_classes: int = 1) -> np.ndarray:
+    """Probabilities ``(N, K, *S)`` in [0, 1] with at least `min_classes` classes."""
+    p = as_class_scores(probs, "probs", min_dims=2)
+    if p.shape[1] < min_classes:
+        raise ValueError(f"probs: expected (N, K, *S) with K >= {min_classes} classes on axis 1, got shape {p.shape}")
     if not np.all((p >= 0) & (p <= 1)):  # also refuses nan
         raise ValueError("probs: expected probabilities in [0, 1] (apply softmax to logits first)")
-    if hasattr(target, "detach") and hasattr(target, "numpy"):
-        target = target.detach().cpu().numpy()
-    if target is None or isinstance(target, (str, bytes)):
-        raise TypeError(f"target: expected an integer array of class labels, got {type(target).__name__}")
-    t = np.asarray(target)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"target: expected an integer array of class labels, got dtype {t.dtype}")
-    want = (p.shape[0],) + p.shape[2:]
-    if t.shape != want:
-        raise ValueError(f"target: expected shape {want} = (N, *S) of probs {p.shape}, got {t.shape}")
-    k = p.shape[1]
-    if t.min() < 0 or t.max() >= k:
-        raise ValueError(f"target: expected class labels in [0, {k}), got values in [{t.min()}, {t.max()}]")
-    return p, t.astype(np.int64, copy=False)
+    return p
+
+
+def _as_probs_target(probs: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities ``(N, K >= 2, *S)`` in [0, 1] and integer labels ``(N, *S)`` in ``[0, K)``."""
+    p = _as_probs(probs, min_classes=2)
+    if p.size == 0:
+        raise ValueError(f"probs: expected at least one voxel, got shape {p.shape}")
+    return p, as_class_labels(target, p, scores_name="probs")
 
 
 def _as_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray | None:
     if mask is None:
         return None
-    if hasattr(mask, "detach") and hasattr(mask, "numpy"):
-        mask = mask.detach().cpu().numpy()
-    m = np.asarray(mask)
+    m = np.asarray(to_numpy(mask))
     if m.dtype != np.bool_:
         raise TypeError(f"mask: expected a boolean array, got dtype {m.dtype}")
     if m.shape != shape:
@@ -301,12 +292,8 @@ def top_label(probs: Any, target: Any, *, mask: Any = None) -> tuple[np.ndarray,
         As :func:`companion.losses.cross_entropy` for `target`; `probs` outside ``[0, 1]``;
         a `mask` that is not boolean, has another shape or selects nothing.
     """
-    from companion.losses import _as_logits, _as_target
-
-    p = _as_logits(probs, min_dims=2)
-    if not np.all((p >= 0) & (p <= 1)):
-        raise ValueError("probs: expected probabilities in [0, 1] (apply softmax to logits first)")
-    t = _as_target(target, p)
+    p = _as_probs(probs)
+    t = as_class_labels(target, p, scores_name="probs")
     m = _as_mask(mask, t.shape)
     conf = p.max(axis=1)
     correct = p.argmax(axis=1) == t
@@ -463,8 +450,7 @@ def region_of_interest(target: Any, prediction: Any = None, *, margin: int = 2) 
     for name, a in (("target", target), ("prediction", prediction)):
         if a is None:
             continue
-        if hasattr(a, "detach") and hasattr(a, "numpy"):
-            a = a.detach().cpu().numpy()
+        a = to_numpy(a)
         if a is None or isinstance(a, (str, bytes)):
             raise TypeError(f"{name}: expected an integer label array, got {type(a).__name__}")
         a = np.asarray(a)
@@ -654,8 +640,7 @@ def optimal_reports(q: Any, loss: str = "dice", *, n_draws: int = 4000, eps: flo
     qa = as_float_array(q, "q").astype(np.float64)
     if qa.ndim != 1 or not np.all((qa >= 0) & (qa <= 1)):
         raise ValueError(f"q: expected a 1-D array of probabilities in [0, 1], got shape {qa.shape}")
-    if loss not in ("dice", "ce"):
-        raise ValueError(f"loss: expected 'dice' or 'ce', got {loss!r}")
+    as_choice(loss, "loss", ("dice", "ce"), expected="'dice' or 'ce'")
     m = as_int(n_draws, "n_draws", minimum=1)
     rng = np.random.default_rng(seed)
     target = (rng.uniform(size=(m, qa.size)) < qa).astype(np.int64)  # (M, n) label maps

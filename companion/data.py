@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from companion._validation import as_int, as_positive_float
+from companion._validation import as_bool, as_int, as_positive_float
 
 __all__ = [
     "BRAIN_LABELS",
@@ -62,9 +62,7 @@ def _check_seed(seed: Any) -> int:
 
 
 def _check_flag(v: Any, name: str) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, got {type(v).__name__} {v!r}")
-    return bool(v)
+    return as_bool(v, name, expected="True or False")
 
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: tuple[float, ...]) -> np.ndarray:

@@ -18,13 +18,12 @@ Only NumPy is imported here.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
 from companion import activations as _act
-from companion._validation import as_int
+from companion._validation import as_bool, as_int, as_real
 from companion.convolution import correlate, correlate_backward
 from companion.normalization import BNCache, batch_norm, batch_norm_backward
 
@@ -61,14 +60,9 @@ def _check_activation(activation: Any, negative_slope: Any, alpha: Any) -> tuple
         raise TypeError(f"activation: expected one of {ACTIVATIONS}, got {type(activation).__name__} {activation!r}")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation: expected one of {ACTIVATIONS}, got {activation!r}")
-    for name, v in (("negative_slope", negative_slope), ("alpha", alpha)):
-        if isinstance(v, bool) or not isinstance(v, (numbers.Real, np.floating, np.integer)):
-            raise TypeError(f"{name}: expected a real number, got {type(v).__name__} {v!r}")
-        if not math.isfinite(float(v)):
-            raise ValueError(f"{name}: expected a finite number, got {v}")
-    if float(alpha) <= 0:
-        raise ValueError(f"alpha: expected a number > 0, got {alpha}")
-    param = {"leaky_relu": float(negative_slope), "elu": float(alpha)}.get(activation, 0.0)
+    negative_slope = as_real(negative_slope, "negative_slope")
+    alpha = as_real(alpha, "alpha", positive=True)
+    param = {"leaky_relu": negative_slope, "elu": alpha}.get(activation, 0.0)
     return activation, param
 
 
@@ -291,9 +285,7 @@ def count_conv_parameters(c_in: int, c_out: int, kernel: Any, bias: bool = True,
     c_in = as_int(c_in, "c_in", minimum=1)
     c_out = as_int(c_out, "c_out", minimum=1)
     groups = as_int(groups, "groups", minimum=1)
-    for name, flag in (("bias", bias), ("transposed", transposed)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"{name}: expected a bool, got {type(flag).__name__} {flag!r}")
+    as_bool(bias, "bias"), as_bool(transposed, "transposed")
     if isinstance(kernel, (list, tuple, np.ndarray)):
         if len(kernel) == 0:
             raise ValueError("kernel: expected at least one kernel size, got an empty sequence")

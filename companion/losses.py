@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from companion._validation import as_float_array, as_int, as_positive_float
+from companion._validation import (as_bool, as_choice, as_class_labels, as_class_scores, as_float_array, as_int,
+                                  as_positive_float)
 
 __all__ = [
     "softmax", "log_softmax", "one_hot", "cross_entropy", "cross_entropy_grad", "soft_dice",
@@ -50,46 +51,11 @@ _REDUCTIONS = ("mean", "sum", "none")
 # Private checkers
 # --------------------------------------------------------------------------------------------
 
-def _as_bool(v: Any, name: str) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a bool, got {type(v).__name__} {v!r}")
-    return bool(v)
-
-
 def _as_axis(axis: Any, ndim: int) -> int:
     axis = as_int(axis, "axis")
     if not -ndim <= axis < ndim:
         raise ValueError(f"axis: expected an axis in [{-ndim}, {ndim}) of z with {ndim} dims, got {axis}")
     return axis
-
-
-def _as_logits(logits: Any, *, min_dims: int) -> np.ndarray:
-    z = as_float_array(logits, "logits")
-    if z.ndim < min_dims:
-        raise ValueError(f"logits: expected (N, K, *S) with at least {min_dims} dims, got shape {z.shape}")
-    if z.shape[1] < 1:
-        raise ValueError(f"logits: expected at least 1 class on axis 1, got shape {z.shape}")
-    return z
-
-
-def _as_target(target: Any, logits: np.ndarray) -> np.ndarray:
-    """Integer labels of shape ``(N, *S)`` in ``[0, K)``; returned as int64."""
-    if hasattr(target, "detach") and hasattr(target, "numpy"):
-        target = target.detach().cpu().numpy()
-    if target is None or isinstance(target, (str, bytes)):
-        raise TypeError(f"target: expected an integer array of class labels, got {type(target).__name__}")
-    t = np.asarray(target)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"target: expected an integer array of class labels (int64), got dtype {t.dtype}")
-    want = (logits.shape[0],) + logits.shape[2:]
-    if t.shape != want:
-        hint = " (drop the channel axis: target[:, 0])" if t.ndim == logits.ndim and t.shape[1] == 1 else ""
-        raise ValueError(f"target: expected shape {want} = (N, *S) of logits {logits.shape}, got {t.shape}{hint}")
-    k = logits.shape[1]
-    if t.size and (t.min() < 0 or t.max() >= k):
-        raise ValueError(f"target: expected class labels in [0, {k}) for K={k} classes, "
-                         f"got values in [{t.min()}, {t.max()}]")
-    return t.astype(np.int64, copy=False)
 
 
 def _as_weight(weight: Any, k: int, dtype: np.dtype) -> np.ndarray | None:
@@ -104,9 +70,7 @@ def _as_weight(weight: Any, k: int, dtype: np.dtype) -> np.ndarray | None:
 
 
 def _as_reduction(reduction: Any) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction: expected 'mean', 'sum' or 'none', got {reduction!r}")
-    return reduction
+    return as_choice(reduction, "reduction", _REDUCTIONS, expected="'mean', 'sum' or 'none'")
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,8 +209,8 @@ def cross_entropy(logits: Any, target: Any, *, weight: Any = None, reduction: st
     >>> float(cross_entropy(z, np.array([0])).round(4))   # -log(e^2 / (e^2 + 1))
     0.1269
     """
-    z = _as_logits(logits, min_dims=2)
-    t = _as_target(target, z)
+    z = as_class_scores(logits, "logits", min_dims=2)
+    t = as_class_labels(target, z)
     w = _as_weight(weight, z.shape[1], z.dtype)
     reduction = _as_reduction(reduction)
     logp = log_softmax(z, axis=1)
@@ -292,8 +256,8 @@ def cross_entropy_grad(logits: Any, target: Any, *, weight: Any = None, reductio
     >>> cross_entropy_grad(z, y).round(4)      # softmax(z) - onehot(y)
     array([[-0.1192,  0.1192]])
     """
-    z = _as_logits(logits, min_dims=2)
-    t = _as_target(target, z)
+    z = as_class_scores(logits, "logits", min_dims=2)
+    t = as_class_labels(target, z)
     w = _as_weight(weight, z.shape[1], z.dtype)
     reduction = _as_reduction(reduction)
     grad = softmax(z, axis=1) - one_hot(t, z.shape[1], dtype=z.dtype)
@@ -378,9 +342,9 @@ def soft_dice(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = False
     if y.shape != p.shape:
         raise ValueError(f"onehot: expected shape {p.shape} (same as probs), got {y.shape}")
     eps = as_positive_float(eps, "eps", allow_zero=True)
-    axes = _dice_axes(p.ndim, _as_bool(batch, "batch"))
+    axes = _dice_axes(p.ndim, as_bool(batch, "batch"))
     overlap = np.sum(p * y, axis=axes)
-    denom = _dice_denominator(p, y, axes, _as_bool(squared_pred, "squared_pred"), keepdims=False)
+    denom = _dice_denominator(p, y, axes, as_bool(squared_pred, "squared_pred"), keepdims=False)
     return ((2 * overlap + eps) / (denom + eps)).astype(p.dtype, copy=False)
 
 
@@ -417,8 +381,8 @@ def soft_dice_grad(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = 
     if y.shape != p.shape:
         raise ValueError(f"onehot: expected shape {p.shape} (same as probs), got {y.shape}")
     eps = as_positive_float(eps, "eps", allow_zero=True)
-    axes = _dice_axes(p.ndim, _as_bool(batch, "batch"))
-    squared = _as_bool(squared_pred, "squared_pred")
+    axes = _dice_axes(p.ndim, as_bool(batch, "batch"))
+    squared = as_bool(squared_pred, "squared_pred")
     u = _dice_denominator(p, y, axes, squared, keepdims=True) + eps
     d = (2 * np.sum(p * y, axis=axes, keepdims=True) + eps) / u
     want = tuple(np.squeeze(d, axis=axes).shape)
@@ -436,10 +400,10 @@ def _softmax_backward(probs: np.ndarray, grad_p: np.ndarray) -> np.ndarray:
 
 
 def _dice_parts(logits: Any, target: Any, eps: float, include_background: bool):
-    z = _as_logits(logits, min_dims=3)
-    t = _as_target(target, z)
+    z = as_class_scores(logits, "logits", min_dims=3)
+    t = as_class_labels(target, z)
     eps = as_positive_float(eps, "eps", allow_zero=True)
-    include_background = _as_bool(include_background, "include_background")
+    include_background = as_bool(include_background, "include_background")
     if not include_background and z.shape[1] < 2:
         raise ValueError(f"include_background: False needs K >= 2 classes, got K={z.shape[1]}")
     p = softmax(z, axis=1)
@@ -653,7 +617,7 @@ def generalized_dice_loss(logits: Any, target: Any, *, eps: float = 1e-5, includ
     """
     z, p, y, first, eps = _dice_parts(logits, target, eps, include_background)
     p, y = p[:, first:], y[:, first:]
-    axes = _dice_axes(p.ndim, _as_bool(batch, "batch"))
+    axes = _dice_axes(p.ndim, as_bool(batch, "batch"))
     overlap = np.sum(p * y, axis=axes)                    # (N, K') or (K',)
     denom = np.sum(p, axis=axes) + np.sum(y, axis=axes)
     ground = np.sum(y, axis=axes)
@@ -721,7 +685,7 @@ def tversky_loss(logits: Any, target: Any, *, alpha: float = 0.5, beta: float = 
     beta = as_positive_float(beta, "beta", allow_zero=True)
     z, p, y, first, eps = _dice_parts(logits, target, eps, include_background)
     p, y = p[:, first:], y[:, first:]
-    axes = _dice_axes(p.ndim, _as_bool(batch, "batch"))
+    axes = _dice_axes(p.ndim, as_bool(batch, "batch"))
     tp = np.sum(p * y, axis=axes)
     fp = np.sum(p * (1 - y), axis=axes)
     fn = np.sum((1 - p) * y, axis=axes)
@@ -779,8 +743,8 @@ def focal_loss(logits: Any, target: Any, *, gamma: float = 2.0, weight: Any = No
     >>> float(focal_loss(z, y).round(5))                    # (1 - 0.8808)^2 * 0.1269
     0.0018
     """
-    z = _as_logits(logits, min_dims=2)
-    t = _as_target(target, z)
+    z = as_class_scores(logits, "logits", min_dims=2)
+    t = as_class_labels(target, z)
     w = _as_weight(weight, z.shape[1], z.dtype)
     reduction = _as_reduction(reduction)
     gamma = as_positive_float(gamma, "gamma", allow_zero=True)

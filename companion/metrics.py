@@ -22,15 +22,14 @@ from typing import Any, Sequence
 import numpy as np
 from scipy import ndimage
 
-from companion._validation import as_int, as_positive_float
+from companion._validation import as_int, as_positive_float, to_numpy
 
 __all__ = ["dice_score", "mean_foreground_dice", "surface", "surface_distances", "hausdorff_distance",
            "boundary_f1"]
 
 
 def _as_mask(a: Any, name: str) -> np.ndarray:
-    if hasattr(a, "detach") and hasattr(a, "numpy"):
-        a = a.detach().cpu().numpy()
+    a = to_numpy(a)  # a torch tensor, without importing torch
     a = np.asarray(a)
     if a.dtype.kind not in "biu":
         raise TypeError(f"{name}: expected a boolean or integer mask, got dtype {a.dtype}")
@@ -55,8 +54,7 @@ def _pair(pred: Any, target: Any, spacing: Sequence[float] | None) -> tuple[np.n
 
 
 def _label_map(a: Any, name: str, num_classes: int) -> np.ndarray:
-    if hasattr(a, "detach") and hasattr(a, "numpy"):  # a torch tensor, without importing torch
-        a = a.detach().cpu().numpy()
+    a = to_numpy(a)  # a torch tensor, without importing torch
     a = np.asarray(a)
     if a.dtype.kind not in "biu":
         raise TypeError(f"{name}: expected an integer label map, got dtype {a.dtype}")

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from companion._validation import as_float_array, as_int, as_positive_float
+from companion._validation import as_bool, as_float_array, as_int, as_positive_float
 
 __all__ = [
     "BNCache", "batch_norm", "batch_norm_backward", "batch_norm_inference",
@@ -413,9 +413,7 @@ class BatchNorm:
         self.num_features = as_int(num_features, "num_features", minimum=1)
         self.eps = _check_eps(eps)
         self.momentum = _check_momentum(momentum)
-        if not isinstance(affine, (bool, np.bool_)):
-            raise TypeError(f"affine: expected a bool, got {type(affine).__name__} {affine!r}")
-        self.affine = bool(affine)
+        self.affine = as_bool(affine, "affine")
         c = self.num_features
         self.gamma = np.ones(c) if self.affine else None
         self.beta = np.zeros(c) if self.affine else None
@@ -436,9 +434,7 @@ class BatchNorm:
         TypeError
             If `mode` is not a bool.
         """
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"mode: expected a bool, got {type(mode).__name__} {mode!r}")
-        self.training = bool(mode)
+        self.training = as_bool(mode, "mode")
         return self
 
     def eval(self) -> "BatchNorm":

@@ -30,15 +30,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from companion._validation import as_float_array, as_int, as_positive_float
+from companion._validation import as_bool, as_float_array, as_int, as_positive_float
 
 __all__ = ["linear_theory_growth", "linear_backward_norms", "residual_backward"]
-
-
-def _as_bool(v: Any, name: str) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a bool, got {type(v).__name__} {v!r}")
-    return bool(v)
 
 
 def linear_theory_growth(depth: int, sigma: float, *, residual: bool, branch_scale: float = 1.0) -> float:
@@ -85,7 +79,7 @@ def linear_theory_growth(depth: int, sigma: float, *, residual: bool, branch_sca
     """
     depth = as_int(depth, "depth", minimum=0)
     sigma = as_positive_float(sigma, "sigma", allow_zero=True)
-    residual = _as_bool(residual, "residual")
+    residual = as_bool(residual, "residual")
     s = sigma * as_positive_float(branch_scale, "branch_scale", allow_zero=True)
     return float((1.0 + s ** 2) ** depth if residual else s ** (2 * depth))
 
@@ -133,7 +127,7 @@ def linear_backward_norms(weights: Sequence[Any], grad_out: Any, *, residual: bo
     >>> linear_backward_norms(w, g, residual=True)        # factors 1.5 and 3
     array([4.5, 1.5, 1. ])
     """
-    residual = _as_bool(residual, "residual")
+    residual = as_bool(residual, "residual")
     g = as_float_array(grad_out, "grad_out").astype(np.float64, copy=False)
     if g.ndim != 2:
         raise ValueError(f"grad_out: expected (B, n) with 2 dims, got shape {g.shape}")

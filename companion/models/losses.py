@@ -26,16 +26,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from companion._validation import as_positive_float
+from companion._validation import as_bool, as_choice, as_positive_float
 
 __all__ = ["cross_entropy", "dice_loss", "composite_loss", "generalized_dice_loss", "tversky_loss",
            "focal_loss", "get_loss", "LOSSES"]
-
-
-def _as_bool(v, name: str) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected a bool, got {type(v).__name__} {v!r}")
-    return bool(v)
 
 
 def _check(logits: torch.Tensor, target: torch.Tensor, *, min_dims: int = 3) -> None:
@@ -99,8 +93,7 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tens
     companion.losses.cross_entropy : the NumPy version.
     """
     _check(logits, target, min_dims=2)
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction: expected 'mean', 'sum' or 'none', got {reduction!r}")
+    as_choice(reduction, "reduction", ("mean", "sum", "none"), expected="'mean', 'sum' or 'none'")
     if weight is not None:
         weight = torch.as_tensor(weight, dtype=logits.dtype, device=logits.device)
         if weight.shape != (logits.shape[1],):
@@ -145,7 +138,7 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, *, eps: float = 1e-5,
     """
     probs, onehot, axes, eps = _dice_parts(logits, target, eps, include_background, batch)
     overlap = torch.sum(probs * onehot, dim=axes)
-    if _as_bool(squared_pred, "squared_pred"):
+    if as_bool(squared_pred, "squared_pred"):
         denom = torch.sum(probs * probs, dim=axes) + torch.sum(onehot * onehot, dim=axes)
     else:
         denom = torch.sum(probs, dim=axes) + torch.sum(onehot, dim=axes)
@@ -157,7 +150,7 @@ def _dice_parts(logits, target, eps, include_background, batch):
     """Checked softmax probabilities, one-hot labels (background dropped if asked), sum axes."""
     _check(logits, target)
     eps = as_positive_float(eps, "eps", allow_zero=True)
-    include_background, batch = _as_bool(include_background, "include_background"), _as_bool(batch, "batch")
+    include_background, batch = as_bool(include_background, "include_background"), as_bool(batch, "batch")
     k = logits.shape[1]
     if not include_background and k < 2:
         raise ValueError(f"include_background: False needs K >= 2 classes, got K={k}")
@@ -223,8 +216,7 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, *, gamma: float = 2.0
     """
     _check(logits, target, min_dims=2)
     gamma = as_positive_float(gamma, "gamma", allow_zero=True)
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"reduction: expected 'mean', 'sum' or 'none', got {reduction!r}")
+    as_choice(reduction, "reduction", ("mean", "sum", "none"), expected="'mean', 'sum' or 'none'")
     logp = torch.log_softmax(logits, dim=1).gather(1, target.long().unsqueeze(1)).squeeze(1)
     loss = -logp * (-torch.expm1(logp)) ** gamma if gamma != 0 else -logp
     if weight is not None:

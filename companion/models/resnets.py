@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from companion._validation import as_int, as_positive_float
+from companion._validation import as_bool, as_int, as_positive_float
 from companion.residual import linear_theory_growth  # the NumPy core; re-exported here for old callers
 
 __all__ = ["PlainNet", "ResidualNet", "layer_gradient_norms", "BlurPool", "TinyCNN", "DnCNN", "linear_theory_growth"]
@@ -379,9 +379,7 @@ class DnCNN(nn.Module):
         in_channels = as_int(in_channels, "in_channels", minimum=1)
         width = as_int(width, "width", minimum=1)
         depth = as_int(depth, "depth", minimum=2)
-        if not isinstance(residual, bool):
-            raise TypeError(f"residual: expected a bool, got {type(residual).__name__} {residual!r}")
-        self.residual = residual
+        self.residual = residual = as_bool(residual, "residual")
         state = torch.random.get_rng_state()
         torch.manual_seed(as_int(seed, "seed", minimum=0))
         layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU()]

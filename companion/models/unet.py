@@ -23,7 +23,7 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import nn
 
-from companion._validation import as_int
+from companion._validation import as_bool, as_int
 
 __all__ = [
     "UNet",
@@ -301,8 +301,7 @@ class UNet(nn.Module):
             raise ValueError(f"dims: expected 2 or 3, got {dims}")
         base_channels = as_int(base_channels, "base_channels", minimum=1)
         depth = as_int(depth, "depth", minimum=0)
-        if not isinstance(skip, bool):
-            raise TypeError(f"skip: expected a bool, got {type(skip).__name__} {skip!r}")
+        skip = as_bool(skip, "skip")
         if norm not in NORMS:
             raise ValueError(f"norm: expected 'batch', 'instance', 'group' or None, got {norm!r}")
         if padding not in PADDINGS:
