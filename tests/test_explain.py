@@ -1,4 +1,5 @@
-"""companion.explain: saliency, Grad-CAM and occlusion against closed forms, autograd and differences."""
+"""companion.explain: saliency, SmoothGrad, Integrated Gradients, Grad-CAM and occlusion against closed forms,
+autograd, centred differences and captum (the oracle)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 from torch import nn
 
 from companion.explain import (cascading_randomisation, class_score, grad_cam, integrated_gradients, map_similarity,
-                               occlusion_sensitivity, randomised_copy, saliency)
+                               occlusion_sensitivity, randomised_copy, saliency, smoothgrad)
 
 
 class Diagonal(nn.Module):
@@ -276,6 +277,107 @@ def test_integrated_gradients_completeness():
     assert integrated_gradients(net, x.astype(np.float32), 0, steps=3).dtype == np.float32
 
 
+
+def _classifier(seed=0):
+    """A small ReLU classifier (N, 1, 8, 8) -> (N, 3) logits, as in the chapter (conv, ReLU, pool, linear)."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 3)).double()
+
+
+@pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients:UserWarning")
+def test_saliency_of_classifier_equals_captum_target():
+    from captum.attr import Saliency
+
+    net, x = _classifier(), _x((3, 1, 8, 8))
+    for c in (0, 2):
+        expected = Saliency(net).attribute(torch.from_numpy(x), target=c, abs=True).numpy()
+        np.testing.assert_allclose(saliency(net, x, c), expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients:UserWarning")
+@pytest.mark.parametrize("absolute", [True, False])
+def test_smoothgrad_equals_captum_noise_tunnel_with_the_same_draws(absolute):
+    # captum draws torch.normal(0, sigma) of shape (N * samples, ...) from the global RNG; we draw the
+    # same float32 numbers from a Generator seeded alike, so the averages agree to rounding
+    from captum.attr import NoiseTunnel, Saliency
+
+    net, x = _classifier(1), _x((2, 1, 8, 8), seed=3)
+    torch.manual_seed(7)
+    expected = NoiseTunnel(Saliency(net)).attribute(torch.from_numpy(x), nt_type="smoothgrad", nt_samples=9,
+                                                    stdevs=0.3, target=2, abs=absolute).numpy()
+    out = smoothgrad(net, x, 2, sigma=0.3, samples=9, seed=7, absolute=absolute, batch_size=4)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-14)
+    # a segmentation score (summed logit over a region) goes through the same noise
+    seg, xs = _tiny_net(), _x()
+    mask = np.zeros((2, 6, 7), bool)
+    mask[:, 1:4, 2:6] = True
+    torch.manual_seed(2)
+    expected = NoiseTunnel(Saliency(_scalar(seg, 1, mask))).attribute(
+        torch.from_numpy(xs), nt_type="smoothgrad", nt_samples=5, stdevs=0.2, abs=absolute).numpy()
+    np.testing.assert_allclose(smoothgrad(seg, xs, 1, sigma=0.2, samples=5, seed=2, mask=mask, absolute=absolute),
+                               expected, rtol=1e-10, atol=1e-14)
+
+
+def test_smoothgrad_properties():
+    # linear model: every noisy gradient is the weight; the global RNG is untouched; float32 kept
+    w = np.random.default_rng(4).standard_normal((2, 5, 4))
+    net, x = Diagonal(w), _x((2, 1, 5, 4))
+    state = torch.get_rng_state()
+    np.testing.assert_allclose(smoothgrad(net, x, 1, samples=3), np.broadcast_to(np.abs(w[1]), x.shape), rtol=1e-12)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert smoothgrad(_classifier(), _x((1, 1, 8, 8), dtype=np.float32), 0, samples=2).dtype == np.float32
+    # the mean of n noisy gradients: its deviation from the expectation shrinks like 1/sqrt(n)
+    net, x = _classifier(2), _x((1, 1, 8, 8), seed=5)
+    ref = smoothgrad(net, x, 1, sigma=0.5, samples=4000, seed=1, absolute=False)
+    err = [np.abs(smoothgrad(net, x, 1, sigma=0.5, samples=n, seed=9, absolute=False) - ref).mean() for n in (16, 1024)]
+    assert err[1] < err[0] / 4                                              # sqrt(1024 / 16) = 8
+
+
+def test_grad_cam_upsampled_equals_captum_layer_grad_cam_interpolated():
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    net, x = CamNet(pool=True), _x((2, 2, 6, 8))
+    coarse = LayerGradCam(_scalar(net, 0), net.pool).attribute(torch.from_numpy(x), relu_attributions=True)
+    expected = LayerAttribution.interpolate(coarse, (6, 8), interpolate_mode="bilinear")[:, 0].detach().numpy()
+    np.testing.assert_allclose(grad_cam(net, net.pool, x, 0), expected, rtol=1e-10, atol=1e-12)
+    clf, xc = _classifier(3), _x((2, 1, 8, 8), seed=6)      # a classifier: the class logit, captum's target
+    cam = LayerGradCam(clf, clf[2]).attribute(torch.from_numpy(xc), target=1, relu_attributions=True)
+    np.testing.assert_allclose(grad_cam(clf, clf[2], xc, 1, upsample=False), cam[:, 0].detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("patch, stride, score", [(2, 2, "logit"), (4, 2, "probability"), (3, 1, "logit")])
+def test_occlusion_equals_captum_occlusion(patch, stride, score):
+    # captum slides windows at multiples of the stride that fit; on 8 x 8 these cover the edge
+    # exactly ((8 - patch) % stride == 0), where our extra edge window is not needed
+    from captum.attr import Occlusion
+
+    net, x = _classifier(4), _x((2, 1, 8, 8), seed=7)
+
+    def f(inp):
+        return class_score(net(inp), 2, score=score)
+
+    expected = Occlusion(f).attribute(torch.from_numpy(x), sliding_window_shapes=(1, patch, patch),
+                                      strides=(1, stride, stride), baselines=0.25).numpy()[:, 0]
+    out = occlusion_sensitivity(net, x, 2, patch, stride=stride, baseline=0.25, score=score)
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-10)  # captum mixes in float32 (measured 4e-8 relative)
+
+
+@pytest.mark.parametrize("steps", [16, 64])
+def test_integrated_gradients_of_classifier_equals_captum_and_is_complete(steps):
+    from captum.attr import IntegratedGradients
+
+    net, x = _classifier(5), _x((2, 1, 8, 8), seed=8)
+    expected = IntegratedGradients(net).attribute(torch.from_numpy(x), target=1, method="riemann_middle",
+                                                  n_steps=steps).numpy()
+    ig = integrated_gradients(net, x, 1, steps=steps)
+    np.testing.assert_allclose(ig, expected, rtol=1e-6, atol=1e-10)
+    with torch.no_grad():
+        gap = (net(torch.from_numpy(x)) - net(torch.zeros_like(torch.from_numpy(x))))[:, 1].numpy()
+    # completeness: the attributions sum to S(x) - S(0) up to the quadrature error of a ReLU path
+    np.testing.assert_allclose(ig.sum((1, 2, 3)), gap, rtol=0.05, atol=1e-3 * np.abs(gap).max())
+
 # ---------------------------------------------------------------- sanity checks (Adebayo et al.)
 def _bn_net(seed=0):
     torch.manual_seed(seed)
@@ -351,6 +453,9 @@ BAD_CALLS = [
     pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, stride=(1, 2, 3)), ValueError, r"^stride: expected an int or 2 ints", id="stride-len"),
     pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, baseline="air"), TypeError, r"^baseline: expected a finite real", id="baseline-str"),
     pytest.param(lambda: occlusion_sensitivity(_NET, _X, 0, 2, score="dice"), ValueError, r"^score: expected one of", id="score"),
+    pytest.param(lambda: smoothgrad(_NET, _X, 0, sigma=0), ValueError, r"^sigma: expected a number > 0", id="sg-sigma"),
+    pytest.param(lambda: smoothgrad(_NET, _X, 0, samples=0), ValueError, r"^samples: expected an int >= 1", id="sg-samples"),
+    pytest.param(lambda: smoothgrad(_NET, _X, 0, sigma="0.1"), TypeError, r"^sigma: expected a real number", id="sg-sigma-str"),
     pytest.param(lambda: integrated_gradients(_NET, _X, 0, steps=0), ValueError, r"^steps: expected an int >= 1", id="ig-steps"),
     pytest.param(lambda: integrated_gradients(_NET, _X, 0, baseline=np.zeros((2, 3))), ValueError, r"^baseline: expected a shape broadcastable", id="ig-baseline"),
     pytest.param(lambda: randomised_copy("net"), TypeError, r"^model: expected a torch.nn.Module", id="random-model"),

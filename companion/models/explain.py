@@ -1,6 +1,7 @@
-"""What a segmentation network looks at: gradient saliency, Grad-CAM and occlusion sensitivity.
+"""What a network looks at: gradient saliency, SmoothGrad, Integrated Gradients, Grad-CAM, occlusion.
 
-Each method turns one scalar *score* of the network's output into a map over the input. The score
+Each method turns one scalar *score* of the network's output into a map over the input. For a
+classifier (logits ``(N, K)``) the score is the class-``c`` logit; for a segmentation network it
 is the sum of the class-``c`` outputs over a region ``M`` of the output (all pixels by default):
 
 ``S_c(x) = Σ_{p ∈ M} z_c(x)_p``  (logits ``z``), or, for occlusion, optionally the soft or the hard
@@ -8,6 +9,7 @@ predicted area of class ``c`` in ``M``.
 
 - :func:`saliency` — ``|∂S_c / ∂x|`` (Simonyan et al. 2014): how much each input pixel moves the
   score, to first order.
+- :func:`smoothgrad` — the saliency averaged over noisy copies of ``x`` (Smilkov et al. 2017).
 - :func:`grad_cam` — ``ReLU(Σ_k α_k A^k)`` with ``α_k = mean_p ∂S_c / ∂A^k_p`` over the feature
   maps ``A`` of one layer, up-sampled to the input (Selvaraju et al. 2017).
 - :func:`occlusion_sensitivity` — the drop of the score when a patch of the input is replaced by
@@ -19,14 +21,14 @@ predicted area of class ``c`` in ``M``.
 
 The model-randomisation sanity check of Adebayo et al. (2018): :func:`randomised_copy` and
 :func:`cascading_randomisation` re-initialise a model's layers (from the output down), and
-:func:`map_similarity` compares maps of the trained and the randomised model by Spearman rank
+:func:`map_similarity` (from the NumPy core :mod:`companion.attribution`) compares maps of the trained and the randomised model by Spearman rank
 correlation (``scipy.stats.spearmanr``) and SSIM (``skimage.metrics.structural_similarity``). A
 method whose maps stay similar explains the architecture, not what was learnt.
 
 This module uses torch (it is a models-level module, like :mod:`companion.train`); it is not
 imported by ``import companion``. The model is run in eval mode, and its mode is restored.
 
-References: simonyan2014saliency, selvaraju2017gradcam, zeiler2014visualizing, adebayo2018sanity.
+References: simonyan2014saliency, smilkov2017smoothgrad, selvaraju2017gradcam, zeiler2014visualizing, adebayo2018sanity.
 """
 
 from __future__ import annotations
@@ -38,9 +40,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from companion._validation import as_int, as_tuple
+from companion._validation import as_int, as_real, as_tuple
+from companion.attribution import map_similarity  # NumPy core; re-exported here (public name)
 
-__all__ = ["class_score", "saliency", "grad_cam", "occlusion_sensitivity", "integrated_gradients", "randomised_copy",
+__all__ = ["class_score", "saliency", "smoothgrad", "grad_cam", "occlusion_sensitivity", "integrated_gradients", "randomised_copy",
            "cascading_randomisation", "map_similarity"]
 
 SCORES = ("logit", "probability", "area")
@@ -210,6 +213,86 @@ def saliency(model: nn.Module, x: Any, target_class: int, *, mask: Any = None,
         (grad,) = torch.autograd.grad(class_score(logits, c, m).sum(), xin)
     g = grad.detach().cpu().numpy().astype(dtype, copy=False)
     return np.abs(g) if absolute else g
+
+
+def smoothgrad(model: nn.Module, x: Any, target_class: int, *, sigma: float = 0.15, samples: int = 25,
+               seed: int = 0, mask: Any = None, absolute: bool = True, batch_size: int = 32) -> np.ndarray:
+    """SmoothGrad: the saliency averaged over noisy copies of the input (Smilkov et al. 2017).
+
+    ``SG(x) = (1/n) Σ_k |∂S_c(x + ε_k) / ∂x|`` with ``ε_k ~ N(0, σ²)`` drawn independently for
+    every pixel, ``n = samples`` and ``S_c`` as in :func:`saliency`. A ReLU network's gradient
+    jumps from one linear piece to the next; averaging over a neighbourhood of ``x`` smooths
+    those jumps away. Smilkov et al. recommend ``σ`` of 10–20 % of the input's range.
+
+    The noise is drawn in float32 from ``torch.Generator().manual_seed(seed)`` as one tensor
+    ``(N, samples, C, *S)`` (image by image, sample by sample): the draws of captum's
+    ``NoiseTunnel(Saliency(f)).attribute(x, nt_type="smoothgrad", nt_samples=samples,
+    stdevs=sigma)`` after ``torch.manual_seed(seed)``, so the two agree to rounding.
+
+    Parameters
+    ----------
+    model, x, target_class, mask
+        As in :func:`saliency`.
+    sigma : float, default 0.15
+        Noise standard deviation, in the units of `x` (> 0).
+    samples : int, default 25
+        Noisy copies per image (>= 1).
+    seed : int, default 0
+        Seeds the noise (the global torch RNG is left alone).
+    absolute : bool, default True
+        Average ``|gradient|`` (captum's ``Saliency(abs=True)``); False averages the signed gradient.
+    batch_size : int, default 32
+        Noisy copies per forward/backward pass.
+
+    Returns
+    -------
+    ndarray
+        In the dtype of `x`.
+
+    Shapes
+    ------
+    x : (N, C, *S);  result : (N, C, *S)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`saliency`; `sigma` not a positive number, `samples`, `seed` or `batch_size` not
+        valid ints.
+
+    References
+    ----------
+    smilkov2017smoothgrad
+
+    Examples
+    --------
+    >>> net = torch.nn.Conv2d(1, 2, 1)                 # linear: every noisy gradient is the weight
+    >>> g = smoothgrad(net, np.ones((1, 1, 3, 3), np.float32), 1, samples=4)
+    >>> np.allclose(g, abs(net.weight[1, 0, 0, 0].item()))
+    True
+    """
+    model = _check_model(model)
+    t, dtype = _as_input(x)
+    sigma = as_real(sigma, "sigma", positive=True)
+    samples = as_int(samples, "samples", minimum=1)
+    seed = as_int(seed, "seed", minimum=0)
+    batch_size = as_int(batch_size, "batch_size", minimum=1)
+    gen = torch.Generator().manual_seed(seed)
+    noise = torch.normal(0.0, sigma, size=(t.shape[0], samples) + tuple(t.shape[1:]), generator=gen)
+    total = torch.zeros(t.shape, dtype=torch.float64)
+    with _EvalMode(model):
+        xin = _placed(model, t)
+        for i in range(t.shape[0]):
+            for lo in range(0, samples, batch_size):
+                eps = _placed(model, noise[i, lo:lo + batch_size].to(t.dtype))
+                noisy = (xin[i:i + 1] + eps).requires_grad_(True)
+                logits = model(noisy)
+                c = _check_class(target_class, logits.shape[1])
+                m = _as_mask(mask, (t.shape[0],) + tuple(logits.shape[2:]))
+                mi = None if m is None else m[i:i + 1].expand(len(eps), *m.shape[1:])
+                (grad,) = torch.autograd.grad(class_score(logits, c, mi).sum(), noisy)
+                grad = grad.detach().double().cpu()
+                total[i] += (grad.abs() if absolute else grad).sum(0)
+    return (total / samples).numpy().astype(dtype, copy=False)
 
 
 def grad_cam(model: nn.Module, layer: nn.Module, x: Any, target_class: int, *, mask: Any = None,
@@ -586,68 +669,3 @@ def cascading_randomisation(model: nn.Module, *, seed: int = 0) -> list[tuple[st
         chosen.insert(0, child)
         stages.append((name, randomised_copy(model, list(chosen), seed=seed)))
     return stages
-
-
-def map_similarity(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Spearman rank correlation and SSIM between two stacks of maps, image by image.
-
-    Adebayo et al. (2018) compare the map of the trained model with that of the randomised one:
-    the Spearman rank correlation of the pixel values (``scipy.stats.spearmanr``; on absolute
-    values, so a sign flip does not count as a change) and the structural similarity index
-    (``skimage.metrics.structural_similarity``) of the absolute maps, each scaled by its own
-    maximum into ``[0, 1]`` (``data_range=1``). High values: the map did not change when the
-    weights did.
-
-    Parameters
-    ----------
-    a, b : array_like of float
-        Two stacks of 2-D maps of the same shape.
-
-    Returns
-    -------
-    spearman, ssim : ndarray of float64, (N,)
-        Per image; a constant map has no rank order: its Spearman value is nan.
-
-    Shapes
-    ------
-    a, b : (N, H, W);  results : (N,)
-
-    Raises
-    ------
-    TypeError
-        If `a` or `b` are not numeric.
-    ValueError
-        If they are not 3-D or differ in shape, or a map is smaller than 7x7 (SSIM's window).
-
-    References
-    ----------
-    adebayo2018sanity
-
-    Examples
-    --------
-    >>> m = np.random.default_rng(0).random((2, 16, 16))
-    >>> rho, ssim = map_similarity(m, 3 * m)
-    >>> np.allclose(rho, 1), np.allclose(ssim, 1)
-    (True, True)
-    """
-    import warnings
-
-    from scipy.stats import spearmanr
-    from skimage.metrics import structural_similarity
-
-    from companion._validation import as_float_array
-
-    x = np.abs(as_float_array(a, "a", ndim=3).astype(np.float64))
-    y = np.abs(as_float_array(b, "b", ndim=3).astype(np.float64))
-    if x.shape != y.shape:
-        raise ValueError(f"b: expected the shape of a {x.shape}, got {y.shape}")
-    if min(x.shape[1:]) < 7:
-        raise ValueError(f"a: expected maps of at least 7x7 pixels (SSIM's window), got {x.shape[1:]}")
-    rho, ssim = np.empty(len(x)), np.empty(len(x))
-    for i, (u, v) in enumerate(zip(x, y)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # constant input: spearmanr warns and returns nan
-            rho[i] = spearmanr(u.ravel(), v.ravel()).statistic
-        un, vn = (w / w.max() if w.max() > 0 else w for w in (u, v))
-        ssim[i] = structural_similarity(un, vn, data_range=1.0)
-    return rho, ssim
