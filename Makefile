@@ -113,6 +113,10 @@ $(VENDOR_STAMP):
 	touch $@
 
 # --- the book ------------------------------------------------------------------------------
+# The chapters' widgets are built as static explorers for the book (their controls switch
+# precomputed pictures in the browser, no kernel): companion.widgets.static_pages() reads this
+# variable, which every command of these targets (and the kernels they start) inherits.
+book build-strict: export COMPANION_STATIC_WIDGETS := 1
 # Stale doctrees can break ipywidget rendering, so they go before every HTML build.
 # A cell that raises stops the build (nb_execution_raise_on_error in _config.yml): the error names
 # the notebook and the cell, make exits non-zero, and the pages already in _build/html stay as they were.

@@ -66,3 +66,19 @@ def test_confidence_histogram_heights_are_bin_shares():
     # the bins are those of the reliability diagram: (lo, hi], as many as rel.counts
     assert len(bars) == len(rel.counts) == 15
     plt.close(fig)
+
+
+def test_static_explorer_switches_precomputed_diagrams_without_a_kernel():
+    from companion.widgets._render import explorer_report
+
+    z, t = _data()
+    box = temperature_widget(z, t, static=True)
+    r = explorer_report(box)
+    n = len(box.controller.values["temperature"])
+    assert r["combinations"] == r["leaves"] == r["distinct_leaves"] == r["images"] == n >= 7
+    assert all(src is box.controller.controls["temperature"] and attr == "index" and tattr == "selected_index"
+               for src, attr, _t, tattr in r["links"])
+    assert len(r["alts"]) == n and all("temperature T = " in a and "ECE" in a for a in r["alts"])
+    assert r["descriptions"] == ["temperature T"]
+    assert box.controller.controls["temperature"].value == box.controller.values["temperature"].index(1.0)
+    assert r["state_bytes"] < 1_000_000

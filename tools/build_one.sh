@@ -21,5 +21,6 @@ sed -e 's/execute_notebooks: force/execute_notebooks: cache/' \
 # The vendored MathJax/require.js/widget manager the config refers to (fetched once, from npm).
 [ -f "$root/_vendor/html/vendor/mathjax/tex-mml-chtml.js" ] || make -C "$root" vendor
 cd "$root"
-"$root/.venv/bin/jupyter-book" build . --toc "$out/_toc.yml" --config "$out/_config.yml" \
+# Widgets as static explorers (precomputed pictures switched in the browser), as `make book` builds them.
+COMPANION_STATIC_WIDGETS=1 "$root/.venv/bin/jupyter-book" build . --toc "$out/_toc.yml" --config "$out/_config.yml" \
   --path-output "$out" -W -n --keep-going

@@ -1,6 +1,12 @@
 """Interactive figures of the chapters: one submodule per chapter.
 
 Each widget is a thin ipywidgets UI over a pure compute function that lives beside it (and is
-tested without a display); each has a static twin (a figure grid) for the rendered book, where no
-kernel runs.
+tested without a display). For the rendered book, where no kernel runs, each chapter widget
+function returns a static explorer instead (``static=True``, or the environment variable
+``COMPANION_STATIC_WIDGETS=1`` that the book build sets): its controls switch, in the browser,
+between pictures precomputed over a small grid of their values (:mod:`companion.widgets._render`).
 """
+
+from companion.widgets._render import STATIC_ENV, static_pages
+
+__all__ = ["static_pages", "STATIC_ENV"]

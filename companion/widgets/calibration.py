@@ -14,7 +14,6 @@ A bar below the diagonal is a bin where the model is right less often than it cl
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any, Sequence
 
@@ -23,6 +22,7 @@ import numpy as np
 from companion._validation import as_int, as_positive_float
 from companion.calibration import Reliability, reliability_diagram, top_label
 from companion.losses import softmax
+from companion.widgets._render import explore, figure_png, figure_width, show_png, use_static
 
 __all__ = ["reliability_at_temperature", "draw_reliability", "draw_confidence_histogram", "reliability_grid",
            "temperature_widget"]
@@ -148,7 +148,7 @@ class _TemperatureWidget:
         self.fig = Figure(figsize=(3.4, 3.2), dpi=72)
         self.ax = self.fig.subplots()
         self.fig.subplots_adjust(left=0.16, right=0.97, top=0.9, bottom=0.15)
-        self.canvas = FigureCanvasAgg(self.fig)
+        FigureCanvasAgg(self.fig)
         self.reliability: Reliability | None = None
         self._art: dict | None = None
         self.last_update_s = float("nan")
@@ -165,26 +165,38 @@ class _TemperatureWidget:
             self._art = draw_reliability(self.reliability, self.ax, "reliability diagram")
         else:
             _update(self.reliability, self._art)
-        self.canvas.draw()
-        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3]
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format="png", compress_level=1)
-        self.picture.value = buf.getvalue()
+        show_png(self.picture, figure_png(self.fig, close=False), figure_width(self.fig))
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        rel = self.reliability
+        return [f"Reliability diagram at temperature T = {self.temperature.value:.2f}: accuracy per confidence "
+                f"bin against the diagonal, ECE {rel.ece:.4f}"]
 
-def temperature_widget(logits: Any, target: Any, *, n_bins: int = 15, t_max: float = 5.0):
+
+STATIC_TEMPERATURES = (0.5, 0.7, 0.85, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0)
+
+
+def temperature_widget(logits: Any, target: Any, *, n_bins: int = 15, t_max: float = 5.0,
+                       static: bool | None = None):
     """The interactive view: a reliability diagram of ``softmax(logits / T)`` with a slider for ``T``.
 
     ``box.controller`` holds the slider ``temperature``, the current :class:`Reliability` as
     ``reliability`` and ``last_update_s``. Keep `logits` small (a few hundred thousand voxels)
     for updates under 100 ms.
 
+    With ``static=True`` (default: :func:`companion.widgets.static_pages`, true in the book
+    build) the box is a static explorer instead: the diagram precomputed at the temperatures
+    ``STATIC_TEMPERATURES`` (up to `t_max`), switched in the browser without a kernel;
+    ``box.controller`` is then a :class:`companion.widgets._render.Explorer`.
+
     Shapes
     ------
     logits : (N, K, *S);  target : (N, *S)
     """
-    return _TemperatureWidget(logits, target, as_int(n_bins, "n_bins", minimum=1),
-                              as_positive_float(t_max, "t_max")).ui
+    t_max = as_positive_float(t_max, "t_max")
+    w = _TemperatureWidget(logits, target, as_int(n_bins, "n_bins", minimum=1), t_max)
+    if use_static(static):
+        ts = [t for t in STATIC_TEMPERATURES if 1 / t_max - 1e-9 <= t <= t_max + 1e-9]
+        return explore(w, {"temperature": ts})
+    return w.ui
