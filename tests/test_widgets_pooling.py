@@ -53,3 +53,10 @@ def test_static_grid_has_a_row_per_setting():
     fig = pooling_grid(((2, 0.1), (4, 0.2)))
     assert len(fig.axes) == 4
     plt.close(fig)
+
+
+def test_static_explorer():
+    from _static_check import check_static
+
+    r = check_static(pooling_widget(static=True), alt_words=("pooled by k =",))
+    assert r["combinations"] == 18

@@ -38,9 +38,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 __all__ = ["figure_png", "array_png", "show_png", "png_html", "static_explorer", "explore",
-           "static_pages", "use_static", "Explorer", "explorer_report", "STATIC_ENV"]
+           "static_pages", "use_static", "Explorer", "explorer_report", "STATIC_ENV", "WRAP"]
 
 STATIC_ENV = "COMPANION_STATIC_WIDGETS"
+WRAP = {"flex_flow": "row wrap"}      # a row of controls or pictures that wraps on a phone
 NEEDS_KERNEL = "fixed on this page, which shows precomputed pictures; run the notebook to change it"
 
 

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any, NamedTuple, Sequence
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from companion._validation import as_int, as_positive_float
 from companion.pooling import avg_pool, box_filter_response
+from companion.widgets._render import WRAP, explore, figure_png, figure_width, show_png, use_static
 
 __all__ = ["PoolingPanel", "pooling_panel", "draw_panel", "pooling_grid", "pooling_widget"]
 
@@ -146,7 +146,7 @@ class _PoolingWidget:
             w.observe(lambda _c: self.update(), names="value")
         key = W.HTML("<small>grey: input cosine and its spectrum; red: average pooled; dashed: |H(f)|; "
                      "dotted blue: new Nyquist frequency 1/(2k)</small>")
-        self.ui = W.VBox([W.HBox([self.k, self.f0]), self.picture, key])
+        self.ui = W.VBox([W.HBox([self.k, self.f0], layout=W.Layout(**WRAP)), self.picture, key])
         self.ui.controller = self  # for headless tests
         self.update()
 
@@ -163,21 +163,27 @@ class _PoolingWidget:
             self._fig.subplots_adjust(left=0.05, right=0.98, bottom=0.2, top=0.88, wspace=0.15)
         else:
             _update_panel(self.panel, self._art)
-        from PIL import Image
-
-        canvas = self._fig.canvas
-        canvas.draw()
-        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format="png", compress_level=1)
-        self.picture.value = buf.getvalue()
+        show_png(self.picture, figure_png(self._fig, close=False), figure_width(self._fig))
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        p = self.panel
+        where = (f"aliased: it appears at {p.alias_f:.3f} cycles per output sample" if p.aliased
+                 else f"below the new Nyquist frequency {1 / (2 * p.k):.3f}: it stays at {p.f0:.3f}")
+        return [f"A cosine of {p.f0:.3f} cycles per sample, average pooled by k = {p.k} (left), and both "
+                f"amplitude spectra (right): the pooled cosine keeps amplitude {p.gain:.2f} and is {where}"]
 
-def pooling_widget():
+
+STATIC_GRID = {"k": (2, 3, 4), "f0": (0.05, 0.1, 0.2, 0.3, 0.4, 0.45)}
+
+
+def pooling_widget(*, static: bool | None = None):
     """The interactive view: sliders for the kernel size and the input frequency.
 
     Returns the ipywidgets ``VBox``; its ``.controller`` holds the controls (``k``, ``f0``) and the
-    latest :class:`PoolingPanel` (``panel``).
+    latest :class:`PoolingPanel` (``panel``). With ``static=True`` (default:
+    :func:`companion.widgets.static_pages`, true in the book build) a static explorer over
+    ``STATIC_GRID`` instead, switched in the browser without a kernel.
     """
-    return _PoolingWidget().ui
+    w = _PoolingWidget()
+    return explore(w, STATIC_GRID) if use_static(static) else w.ui
