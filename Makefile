@@ -50,7 +50,7 @@ HTML := _build/html
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 
-.PHONY: help venv vendor book test unit nbval nbval-other-cpu robust build-strict book-tests browser-deps lab bench clean distclean
+.PHONY: help venv vendor book test unit nbval nbval-other-cpu build-other-cpu robust build-strict book-tests browser-deps lab bench clean distclean
 
 help:
 	@sed -n '3,9s/^# *//p' Makefile
@@ -120,8 +120,13 @@ book build-strict: export COMPANION_STATIC_WIDGETS := 1
 # Stale doctrees can break ipywidget rendering, so they go before every HTML build.
 # A cell that raises stops the build (nb_execution_raise_on_error in _config.yml): the error names
 # the notebook and the cell, make exits non-zero, and the pages already in _build/html stay as they were.
+# Before each build tools/preexecute.py empties the execution cache and runs every notebook, one
+# per CPU core, into it (execute_notebooks: cache); the build then reads the outputs from there, and
+# re-runs (and stops on) any notebook that failed. A subset build (JB_ARGS) skips that step.
+PREEXECUTE = $(if $(JB_ARGS),,$(PY) tools/preexecute.py $(NOTEBOOKS))
 book: venv vendor
 	rm -rf _build/.doctrees
+	$(PREEXECUTE)
 	$(JB) build . $(JB_ARGS) || { echo; echo "make book: FAILED: a chapter raised (its notebook and cell are named above); nothing new was published"; exit 1; }
 	@echo
 	@echo "The book is built. Open it in a browser (no network needed):"
@@ -130,12 +135,18 @@ book: venv vendor
 # --- tests ---------------------------------------------------------------------------------
 # nbval runs through tools/nbval.py, which re-runs once, alone, a notebook whose kernel died while
 # starting (a race between two workers' kernels, not a failing cell).
-# Order: fast unit tests and every docstring example (--doctest-modules) on 2 workers, then every notebook under nbval, then the strict
-# companion/train.py and companion/explain.py are aliases of companion/models/{train,explain}.py, whose examples run there.
-# build (any warning fails it), then the checks of the built HTML (offline scan, Chromium).
+# Order: fast unit tests and every docstring example (--doctest-modules) on 2 workers; every notebook
+# under nbval (this machine's kernels, BOOK_SEED 0); the strict build (any warning fails it), whose
+# execution runs every notebook again the way another reader's laptop does (torch's AVX2 kernels,
+# BOOK_SEED 1), so every assert is checked under two settings; then the checks of the built HTML
+# (offline scan, Chromium). companion/train.py and companion/explain.py are aliases of
+# companion/models/{train,explain}.py, whose examples run there.
 # --keep-going: every step runs and reports, and `make test` fails if any step failed.
 test: venv vendor browser-deps
-	$(MAKE) --no-print-directory --keep-going unit nbval nbval-other-cpu build-strict book-tests
+	$(MAKE) --no-print-directory --keep-going unit nbval build-other-cpu book-tests
+
+build-other-cpu:
+	ATEN_CPU_CAPABILITY=avx2 BOOK_SEED=1 $(MAKE) --no-print-directory build-strict
 
 unit: venv
 	$(PY) -m pytest tests companion --doctest-modules -n 2 -m "not browser" --ignore=tests/test_book_offline.py --ignore=companion/train.py --ignore=companion/explain.py -p no:cacheprovider
@@ -147,8 +158,8 @@ else
 	$(PY) tools/nbval.py -n 2 --dist loadfile $(NOTEBOOKS)
 endif
 
-# The same notebooks once more as another reader's laptop runs them: torch's AVX2 kernels (most
-# laptops) and another BOOK_SEED. Every assert must hold there too.
+# The notebooks under nbval as another reader's laptop runs them: torch's AVX2 kernels (most
+# laptops) and another BOOK_SEED (make test covers this setting through build-other-cpu).
 nbval-other-cpu: venv
 	ATEN_CPU_CAPABILITY=avx2 BOOK_SEED=1 $(PY) tools/nbval.py -n 2 --dist loadfile $(NOTEBOOKS)
 
@@ -160,6 +171,7 @@ robust: venv
 
 build-strict: venv vendor
 	rm -rf _build/.doctrees
+	$(PREEXECUTE)
 	$(JB) build . -W -n --keep-going $(JB_ARGS)
 
 # BOOK_TESTS_REQUIRED=1: a missing build or browser fails these tests instead of skipping them.
