@@ -64,3 +64,31 @@ def test_an_expected_error_cell_does_not_fail_the_build(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = (book / "_build" / "html" / "notebooks" / "01_planted.html").read_text()
     assert "shown on purpose" in html and "reached" in html
+
+
+def _preexecute(book: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "tools" / "preexecute.py"), "notebooks/01_planted.ipynb"],
+                          cwd=book, capture_output=True, text=True, timeout=300)
+
+
+def test_the_parallel_pre_execution_feeds_the_build_and_never_hides_a_failure(tmp_path):
+    """`make book` runs tools/preexecute.py before the build: a notebook that succeeds there is
+    read from the cache (its output appears), and one that fails is not cached, so the build
+    runs it again and stops on the failing cell."""
+    book = _book(tmp_path, [nbformat.v4.new_markdown_cell("# Planted"),
+                            nbformat.v4.new_code_cell('print("from the cache")')])
+    pre = _preexecute(book)
+    assert pre.returncode == 0 and "ok     01_planted.ipynb" in pre.stdout, pre.stdout + pre.stderr
+    assert (book / "_build" / ".jupyter_cache").is_dir()
+    result = _build(book)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "01_planted.ipynb: Using cached notebook" in result.stdout + result.stderr
+    assert "from the cache" in (book / "_build" / "html" / "notebooks" / "01_planted.html").read_text()
+
+    failing = tmp_path / "failing"
+    failing.mkdir()
+    book = _book(failing, [nbformat.v4.new_code_cell('assert 1 == 2, "planted failing claim"')])
+    pre = _preexecute(book)
+    assert "FAILED 01_planted.ipynb" in pre.stdout, pre.stdout + pre.stderr
+    result = _build(book)
+    assert result.returncode != 0 and "planted failing claim" in result.stdout + result.stderr
