@@ -57,3 +57,10 @@ def test_fast_linear_path_equals_torch_autograd(depth, sigma):
 def test_relu_panel_uses_autograd_path():
     p = gradient_panel(6, 1.4, activation="relu")
     assert p.plain.shape == (7,) and np.all(p.residual[:-1] > 1.0)
+
+
+def test_static_explorer():
+    from _static_check import check_static
+
+    r = check_static(gradient_widget(static=True), alt_words=("depth L =", "init σ ="))
+    assert r["combinations"] == 25

@@ -75,27 +75,29 @@ def _encode(rgb: np.ndarray, compact: bool) -> bytes:
 def figure_png(fig: Any, *, dpi_scale: float = 2.0, close: bool = True, compact: bool = False) -> bytes:
     """PNG bytes of a matplotlib figure at `dpi_scale` device pixels per CSS pixel.
 
-    The figure is shown ``width_in × fig.dpi`` CSS pixels wide (:func:`figure_width`); the PNG
-    holds `dpi_scale` times as many pixels each way. The figure's dpi is restored afterwards, and
-    the figure is closed when `close` (a live widget redraws its figure and passes ``close=False``).
+    The figure is shown ``width_in × dpi`` CSS pixels wide (:func:`figure_width`), `dpi` being
+    the figure's dpi at the first call; the PNG holds `dpi_scale` times as many pixels each way.
+    The figure keeps the raised dpi, so a live widget that redraws the same figure does not pay
+    for a change of resolution on every update. The figure is closed when `close` (a live
+    widget passes ``close=False``).
 
     Examples
     --------
     >>> from matplotlib.figure import Figure
-    >>> figure_png(Figure(figsize=(3, 2), dpi=100))[:4]
-    b'\\x89PNG'
+    >>> fig = Figure(figsize=(3, 2), dpi=100)
+    >>> figure_png(fig)[:4], figure_width(fig)
+    (b'\\x89PNG', 300)
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    dpi = fig.dpi
-    try:
-        fig.dpi = dpi * dpi_scale
-        canvas.draw()
-        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
-        png = _encode(rgb, compact)
-    finally:
-        fig.dpi = dpi
+    css_dpi = getattr(fig, "_css_dpi", None)
+    if css_dpi is None:
+        css_dpi = fig._css_dpi = fig.dpi
+    if fig.dpi != css_dpi * dpi_scale:
+        fig.dpi = css_dpi * dpi_scale
+    canvas.draw()
+    png = _encode(np.asarray(canvas.buffer_rgba())[..., :3], compact)
     if close:
         import matplotlib.pyplot as plt
 
@@ -104,8 +106,8 @@ def figure_png(fig: Any, *, dpi_scale: float = 2.0, close: bool = True, compact:
 
 
 def figure_width(fig: Any) -> int:
-    """CSS width of a figure's picture, in pixels: width in inches × the figure's dpi."""
-    return int(round(fig.get_figwidth() * fig.dpi))
+    """CSS width of a figure's picture, in pixels: width in inches × the dpi it was made with."""
+    return int(round(fig.get_figwidth() * getattr(fig, "_css_dpi", fig.dpi)))
 
 
 def array_png(rgb: Any, scale: int = 1, *, dpi_scale: int = 2, compact: bool = False) -> bytes:

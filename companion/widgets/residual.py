@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any, NamedTuple, Sequence
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from companion._validation import as_int, as_positive_float
 from companion.residual import linear_backward_norms
+from companion.widgets._render import WRAP, explore, figure_png, figure_width, show_png, use_static
 
 __all__ = ["GradientPanel", "gradient_panel", "draw_panel", "gradient_grid", "gradient_widget"]
 
@@ -150,14 +150,13 @@ class _GradientWidget:
         for w in (self.depth, self.sigma):
             w.observe(lambda _c: self.update(), names="value")
         key = W.HTML("<small>blue: plain, red: residual; dots measured, dashed linear theory</small>")
-        self.ui = W.VBox([W.HBox([self.depth, self.sigma]), self.picture, key])
+        self.ui = W.VBox([W.HBox([self.depth, self.sigma], layout=W.Layout(**WRAP)), self.picture, key])
         self.ui.controller = self
         self.update()
 
     def update(self) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        from PIL import Image
 
         t0 = time.perf_counter()
         self.panel = gradient_panel(self.depth.value, self.sigma.value)
@@ -175,18 +174,26 @@ class _GradientWidget:
             self._art["title"].set_text(f"L = {self.panel.depth}, σ = {self.panel.sigma:.2f}")
             self._ax.relim()
             self._ax.autoscale_view()
-        canvas = self._fig.canvas
-        canvas.draw()
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="png", compress_level=1)
-        self.picture.value = buf.getvalue()
+        show_png(self.picture, figure_png(self._fig, close=False), figure_width(self._fig))
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        p = self.panel
+        return [f"Relative gradient norm per layer of a plain and a residual network, depth L = {p.depth}, "
+                f"init σ = {p.sigma:.2f}: at the first layer the plain network keeps {p.plain[0]:.2g} of the "
+                f"output gradient, the residual one {p.residual[0]:.2g}"]
 
-def gradient_widget():
+
+STATIC_GRID = {"depth": (5, 10, 20, 40, 60), "sigma": (0.5, 0.9, 1.0, 1.2, 1.5)}
+
+
+def gradient_widget(*, static: bool | None = None):
     """The interactive view: sliders for depth and init scale σ.
 
     Returns the ipywidgets ``VBox``; its ``.controller`` holds the controls (``depth``,
-    ``sigma``), the latest :class:`GradientPanel` (``panel``) and ``last_update_s``.
+    ``sigma``), the latest :class:`GradientPanel` (``panel``) and ``last_update_s``. With
+    ``static=True`` (default: :func:`companion.widgets.static_pages`, true in the book build) a
+    static explorer over ``STATIC_GRID`` instead, switched in the browser without a kernel.
     """
-    return _GradientWidget().ui
+    w = _GradientWidget()
+    return explore(w, STATIC_GRID) if use_static(static) else w.ui
