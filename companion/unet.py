@@ -16,10 +16,11 @@ from __future__ import annotations
 import math
 from typing import NamedTuple, Sequence
 
+from companion._validation import as_bool, as_int
 from companion.layers import count_conv_parameters, receptive_field
 
 __all__ = ["UNetPlan", "make_plan", "stage_channels", "plan_parameters", "plan_activation_bytes",
-           "plan_training_bytes", "plan_receptive_field", "stage_spacings", "anisotropy_violations",
+           "plan_training_bytes", "plan_layers", "plan_receptive_field", "stage_spacings", "anisotropy_violations",
            "patch_divisible"]
 
 
@@ -116,32 +117,63 @@ def stage_channels(plan: UNetPlan) -> list[int]:
     return [min(plan.base_channels * 2 ** s, plan.max_channels) for s in range(plan.depth + 1)]
 
 
-def plan_parameters(plan: UNetPlan, in_channels: int, n_classes: int, *, norm: bool = True) -> int:
+def plan_parameters(plan: UNetPlan, in_channels: int, n_classes: int, *, norm: bool = True,
+                    conv_bias: bool | None = None, norm_affine: bool = True, skip: bool = True) -> int:
     """Trainable parameters of the planned network.
 
     Convolutions followed by a normalisation carry no bias, each normalisation learns ``2 C``
     (γ, β); transposed convolutions (kernel = stride = the pooling factor) and the 1×1 head have a
     bias. With ``norm=False`` every convolution has a bias.
 
+    Parameters
+    ----------
+    plan : UNetPlan
+    in_channels, n_classes : int
+        Channels of the input and of the logits.
+    norm : bool, default True
+        Whether a normalisation follows every convolution of a stage.
+    conv_bias : bool, optional
+        Whether those convolutions have a bias; by default only when no normalisation follows
+        (``conv_bias=True`` with `norm` counts the bias that the mean subtraction cancels).
+    norm_affine : bool, default True
+        Whether each normalisation learns γ and β (``False``: a normalisation without parameters).
+    skip : bool, default True
+        Whether each decoder stage concatenates the encoder's map (its first convolution then takes
+        twice the stage's channels); ``False`` is a decoder without skip connections.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If a switch is not a bool.
+
     Examples
     --------
     >>> plan_parameters(make_plan([3, 3], [2], 8, dims=2), 1, 2)
     6498
+    >>> plan_parameters(make_plan([3, 3], [2], 8, dims=2), 1, 2, skip=False)
+    5922
     """
+    norm = as_bool(norm, "norm")
+    bias = (not norm) if conv_bias is None else as_bool(conv_bias, "conv_bias")
+    norm_params = 2 if norm and as_bool(norm_affine, "norm_affine") else 0
+    skip = as_bool(skip, "skip")
     ch = stage_channels(plan)
-    bias = not norm
 
     def stage(c_in: int, c: int, kernel: tuple[int, ...]) -> int:
         n = 0
         for i in range(plan.convs):
             n += count_conv_parameters(c_in if i == 0 else c, c, kernel, bias=bias)
-            n += 2 * c if norm else 0
+            n += norm_params * c
         return n
 
     total = sum(stage(in_channels if s == 0 else ch[s - 1], ch[s], plan.kernels[s]) for s in range(plan.depth + 1))
     for s in range(plan.depth):
         total += count_conv_parameters(ch[s + 1], ch[s], plan.pools[s], transposed=True)
-        total += stage(2 * ch[s], ch[s], plan.kernels[s])
+        total += stage((2 if skip else 1) * ch[s], ch[s], plan.kernels[s])
     return total + count_conv_parameters(ch[0], n_classes, (1,) * plan.dims)
 
 
@@ -188,21 +220,61 @@ def plan_training_bytes(plan: UNetPlan, patch: Sequence[int], batch: int, in_cha
     return plan_activation_bytes(plan, patch, batch, itemsize=itemsize) + 4 * 4 * params
 
 
+def plan_layers(plan: UNetPlan, axis: int = 0, *, bottleneck: bool = True,
+                pool_extent: bool = True) -> list[tuple[int, int]]:
+    """The encoder along one axis as a ``(kernel, stride)`` list, from the input to the bottleneck.
+
+    Every stage gives ``convs`` entries ``(k, 1)``; every down-sampling between stages gives
+    ``(p, p)`` (a pooling window of the pooling factor). The list is what
+    :func:`companion.layers.receptive_field` takes.
+
+    Parameters
+    ----------
+    plan : UNetPlan
+    axis : int, default 0
+        The spatial axis.
+    bottleneck : bool, default True
+        Include the bottleneck's own convolutions (``False`` stops after the last down-sampling).
+    pool_extent : bool, default True
+        ``False`` writes each down-sampling as ``(1, p)``: a stride without a window, the common
+        mistake of forgetting that a pooling window widens the field too.
+
+    Returns
+    -------
+    list of (int, int)
+
+    Raises
+    ------
+    ValueError
+        If `axis` is not an axis of the plan.
+
+    Examples
+    --------
+    >>> plan_layers(make_plan([3, 3], [2], 8, convs=2, dims=1))
+    [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]
+    >>> plan_layers(make_plan([3, 3], [2], 8, dims=1), bottleneck=False, pool_extent=False)
+    [(3, 1), (3, 1), (1, 2)]
+    """
+    axis = as_int(axis, "axis", minimum=0)
+    if axis >= plan.dims:
+        raise ValueError(f"axis: expected an axis < {plan.dims} of the plan, got {axis}")
+    out: list[tuple[int, int]] = []
+    for s in range(plan.depth + 1):
+        if s < plan.depth or as_bool(bottleneck, "bottleneck"):
+            out += [(plan.kernels[s][axis], 1)] * plan.convs
+        if s < plan.depth:
+            p = plan.pools[s][axis]
+            out.append((p if as_bool(pool_extent, "pool_extent") else 1, p))
+    return out
+
+
 def plan_receptive_field(plan: UNetPlan) -> tuple[int, ...]:
     """Receptive field of one bottleneck voxel, in input voxels, per axis.
 
     >>> plan_receptive_field(make_plan([(1, 3, 3), 3, 3], [(1, 2, 2), 2], 32))
     (14, 32, 32)
     """
-    out = []
-    for axis in range(plan.dims):
-        layers: list[tuple[int, int]] = []
-        for s in range(plan.depth + 1):
-            layers += [(plan.kernels[s][axis], 1)] * plan.convs
-            if s < plan.depth:
-                layers.append((plan.pools[s][axis], plan.pools[s][axis]))
-        out.append(receptive_field(layers))
-    return tuple(out)
+    return tuple(receptive_field(plan_layers(plan, axis)) for axis in range(plan.dims))
 
 
 def stage_spacings(plan: UNetPlan, spacing: Sequence[float]) -> list[tuple[float, ...]]:

@@ -15,6 +15,7 @@ from companion.unet import (
     make_plan,
     patch_divisible,
     plan_activation_bytes,
+    plan_layers,
     plan_parameters,
     plan_receptive_field,
     stage_channels,
@@ -30,20 +31,21 @@ def test_parameters_equal_companion_unet_in_torch(dims, norm, depth, base):
     assert plan_parameters(plan, 2, 3, norm=norm is not None) == count_parameters(model)
 
 
-def _torch_plan(plan, c_in, n_classes):
+def _torch_plan(plan, c_in, n_classes, *, bias=False, affine=True, skip=True):
     """A plain torch build of an anisotropic plan, to count its parameters independently."""
     ch = stage_channels(plan)
     mods = []
 
     def stage(a, c, k):
         pad = tuple(x // 2 for x in k)
-        return [nn.Conv3d(a, c, k, padding=pad, bias=False), nn.InstanceNorm3d(c, affine=True),
-                nn.Conv3d(c, c, k, padding=pad, bias=False), nn.InstanceNorm3d(c, affine=True)]
+        with torch.device("meta"):  # shapes only
+            return [nn.Conv3d(a, c, k, padding=pad, bias=bias), nn.InstanceNorm3d(c, affine=affine),
+                    nn.Conv3d(c, c, k, padding=pad, bias=bias), nn.InstanceNorm3d(c, affine=affine)]
     for s in range(plan.depth + 1):
         mods += stage(c_in if s == 0 else ch[s - 1], ch[s], plan.kernels[s])
     for s in range(plan.depth):
         mods.append(nn.ConvTranspose3d(ch[s + 1], ch[s], plan.pools[s], stride=plan.pools[s]))
-        mods += stage(2 * ch[s], ch[s], plan.kernels[s])
+        mods += stage((2 if skip else 1) * ch[s], ch[s], plan.kernels[s])
     mods.append(nn.Conv3d(ch[0], n_classes, 1))
     return sum(p.numel() for m in mods for p in m.parameters())
 
@@ -52,6 +54,45 @@ def test_parameters_of_an_anisotropic_capped_plan_equal_a_torch_build():
     plan = make_plan([(1, 3, 3), (1, 3, 3), 3, 3, 3, 3], [(1, 2, 2), (1, 2, 2), 2, 2, 2], 32, max_channels=320)
     assert stage_channels(plan) == [32, 64, 128, 256, 320, 320]
     assert plan_parameters(plan, 1, 3) == _torch_plan(plan, 1, 3)
+
+
+@pytest.mark.parametrize("switches", [
+    dict(conv_bias=True), dict(norm_affine=False), dict(skip=False),
+    dict(conv_bias=True, norm_affine=False, skip=False),
+], ids=["bias-before-norm", "norm-without-affine", "no-skip", "all-three"])
+def test_parameter_switches_equal_a_torch_build(switches):
+    """The misconception switches of the practice bank are real networks: a torch build counts them."""
+    plan = make_plan([(1, 3, 3), 3, 3, 3], [(1, 2, 2), 2, 2], 8, max_channels=48)
+    torch_kw = {"bias": switches.get("conv_bias", False), "affine": switches.get("norm_affine", True),
+                "skip": switches.get("skip", True)}
+    assert plan_parameters(plan, 2, 3, **switches) == _torch_plan(plan, 2, 3, **torch_kw)
+
+
+def test_two_d_kernels_count_as_one_by_three_by_three():
+    """A 3×3 kernel written into a 3-D network has the weights of a 1×3×3 one: c_out·c_in·9."""
+    flat = make_plan([(1, 3, 3)] * 3, [2, 2], 4)
+    full = make_plan([3] * 3, [2, 2], 4)
+    ch = stage_channels(full)
+    convs_in = [1, ch[0], ch[0], ch[1], ch[1], ch[2]] + [2 * ch[1], ch[1], 2 * ch[0], ch[0]]
+    convs_out = [ch[0], ch[0], ch[1], ch[1], ch[2], ch[2], ch[1], ch[1], ch[0], ch[0]]
+    weights = sum(a * b for a, b in zip(convs_in, convs_out))
+    assert plan_parameters(full, 1, 2) - plan_parameters(flat, 1, 2) == (27 - 9) * weights
+
+
+def test_plan_layers_closed_form():
+    plan = make_plan([3, 3, 3], [2, 2], 4, convs=2, dims=1)
+    assert plan_layers(plan) == [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]
+    assert receptive_field(plan_layers(plan)) == 9 * 2**2 - 4
+    # without the bottleneck's convolutions: 2 * 2 * 4 = 16 fewer; without the pools' extent: 1 + 2 fewer
+    assert receptive_field(plan_layers(plan, bottleneck=False)) == 9 * 2**2 - 4 - 16
+    assert receptive_field(plan_layers(plan, pool_extent=False)) == 9 * 2**2 - 4 - 3
+    aniso = make_plan([(1, 3, 3), 3], [(1, 2, 2)], 4)
+    assert plan_layers(aniso, 0) == [(1, 1), (1, 1), (1, 1), (3, 1), (3, 1)]
+    assert plan_layers(aniso, 2) == [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1)]
+    with pytest.raises(ValueError, match=r"^axis: expected an axis < 3"):
+        plan_layers(aniso, 3)
+    with pytest.raises(TypeError, match=r"^skip: expected a bool"):
+        plan_parameters(aniso, 1, 2, skip=1)
 
 
 def test_receptive_field_per_axis_equals_the_layer_recursion_and_a_measurement():

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from companion._validation import as_bool, as_int
+from companion.unet import make_plan, plan_receptive_field
 
 __all__ = [
     "UNet",
@@ -196,13 +197,8 @@ def bottleneck_receptive_field(depth: int, kernel: int = 3, convs_per_level: int
     depth = as_int(depth, "depth", minimum=0)
     kernel = as_int(kernel, "kernel", minimum=1)
     convs_per_level = as_int(convs_per_level, "convs_per_level", minimum=1)
-    r, jump = 1, 1
-    for level in range(depth + 1):
-        r += convs_per_level * (kernel - 1) * jump
-        if level < depth:
-            r += (2 - 1) * jump  # the 2x2 max pooling
-            jump *= 2
-    return r
+    plan = make_plan([kernel] * (depth + 1), [2] * depth, 1, max_channels=2**depth, convs=convs_per_level, dims=1)
+    return plan_receptive_field(plan)[0]
 
 
 # --------------------------------------------------------------------------- modules

@@ -32,6 +32,7 @@ from companion.exercises._engine import Exercise, Misconception, register
 from companion.geometry import tensor_nbytes
 from companion.normalization import effective_sample_size
 from companion.pooling import max_pool
+from companion.unet import make_plan, plan_layers, plan_parameters
 
 __all__ = ["unet3d_parameters", "first_level_bytes", "bottleneck_layers", "shift_response",
            "SHIFT_CHOICES"]
@@ -76,27 +77,19 @@ _NORM_TEXT = {"batch": "batch norm (a learnable γ and β per channel) and a ReL
 def unet3d_parameters(c_in: int, n_classes: int, base: int, depth: int, norm: str | None, *,
                       kernel: tuple[int, ...] = (3, 3, 3), conv_bias: bool | None = None,
                       norm_params: bool = True, skip: bool = True) -> int:
-    """Trainable parameters of ``companion.models.UNet(c_in, n_classes, dims=3, ...)``, summed layer by layer.
+    """Trainable parameters of ``companion.models.UNet(c_in, n_classes, dims=3, ...)``, from the plan core.
 
     Every block is two 3×3×3 convolutions (bias only without a norm), each followed by the norm
     (``2 C`` parameters: γ and β) and ReLU; 2×2×2 transposed convolutions with bias halve the
-    channels; a 1×1×1 head with bias. The keyword arguments switch on the typical mistakes.
+    channels; a 1×1×1 head with bias (:func:`companion.unet.plan_parameters`). The keyword
+    arguments switch on the typical mistakes; a 2-D `kernel` ``(3, 3)`` has the weights of a
+    ``(1, 3, 3)`` one.
     """
-    if norm == "none":
-        norm = None
-    bias = (norm is None) if conv_bias is None else conv_bias
-    ch = [base * 2**level for level in range(depth + 1)]
-
-    def block(a: int, c: int) -> int:
-        n = (layers.count_conv_parameters(a, c, kernel, bias=bias)
-             + layers.count_conv_parameters(c, c, kernel, bias=bias))
-        return n + (2 * 2 * c if norm is not None and norm_params else 0)
-
-    total = sum(block(c_in if level == 0 else ch[level - 1], ch[level]) for level in range(depth + 1))
-    for level in range(depth):
-        total += layers.count_conv_parameters(ch[level + 1], ch[level], (2, 2, 2), transposed=True)
-        total += block((2 if skip else 1) * ch[level], ch[level])
-    return total + layers.count_conv_parameters(ch[0], n_classes, (1, 1, 1))
+    kernel = (1,) * (3 - len(kernel)) + tuple(kernel)
+    plan = make_plan([kernel] * (depth + 1), [2] * depth, base, max_channels=base * 2**depth)
+    has_norm = norm not in (None, "none")
+    return plan_parameters(plan, c_in, n_classes, norm=has_norm, conv_bias=conv_bias,
+                           norm_affine=norm_params, skip=skip)
 
 
 def _unet_params(rng: np.random.Generator) -> dict:
@@ -138,7 +131,7 @@ register(Exercise(
                       "mean subtraction), so it is not counted."),
         Misconception("no-norm-params", lambda p: _unet_solve(p, norm_params=False),
                       "Each normalisation layer learns a scale γ and a shift β per channel: 2C parameters."),
-        Misconception("2d-kernels", lambda p: _unet_solve(p, kernel=(3, 3)),
+        Misconception("2d-kernels", lambda p: _unet_solve(p, kernel=(1, 3, 3)),
                       "This is a 3-D network: a 3×3×3 kernel has 27 weights per pair of channels, not 9."),
         Misconception("no-skip-channels", lambda p: _unet_solve(p, skip=False),
                       "After the concatenation the first convolution of a decoder level takes twice the "
@@ -203,19 +196,15 @@ register(Exercise(
 
 
 # ---- practice.unet-patch -----------------------------------------------------------------------
-def bottleneck_layers(depth: int, convs: int = 2, *, pool: tuple[int, int] = (2, 2)) -> list[tuple[int, int]]:
-    """The (kernel, stride) list of a U-Net encoder up to its bottleneck, along one axis."""
-    out: list[tuple[int, int]] = []
-    for level in range(depth + 1):
-        out += [(3, 1)] * convs
-        if level < depth:
-            out.append(pool)
-    return out
+def bottleneck_layers(depth: int, convs: int = 2, *, bottleneck: bool = True) -> list[tuple[int, int]]:
+    """The (kernel, stride) list of a U-Net encoder (3×3 convolutions, 2×2 pooling) up to its
+    bottleneck, along one axis (:func:`companion.unet.plan_layers`)."""
+    plan = make_plan([3] * (depth + 1), [2] * depth, 1, max_channels=2**depth, convs=convs, dims=1)
+    return plan_layers(plan, bottleneck=bottleneck)
 
 
 def _patch_solve(p: dict, *, multiple: int | None = None, rounding=math.ceil, bottleneck: bool = True) -> int:
-    stack = bottleneck_layers(p["depth"], p["convs"])
-    rf = layers.receptive_field(stack if bottleneck else stack[:-p["convs"]])
+    rf = layers.receptive_field(bottleneck_layers(p["depth"], p["convs"], bottleneck=bottleneck))
     m = 2 ** p["depth"] if multiple is None else multiple
     return int(rounding(rf / m) * m)
 

@@ -16,6 +16,7 @@ import numpy as np
 from companion import layers
 from companion.convolution import conv_transpose, output_size
 from companion.exercises._engine import Exercise, Misconception, register
+from companion.unet import make_plan, plan_layers
 
 
 # --------------------------------------------------------------------------- unet.level-params
@@ -74,12 +75,8 @@ def _rf_params(rng: np.random.Generator) -> dict:
 
 
 def _rf_layers(depth: int, *, pools: bool = True) -> list[tuple[int, int]]:
-    out = []
-    for level in range(depth + 1):
-        out += [(3, 1), (3, 1)]
-        if level < depth:
-            out.append((2, 2) if pools else (1, 2))
-    return out
+    plan = make_plan([3] * (depth + 1), [2] * depth, 1, max_channels=2**depth, dims=1)
+    return plan_layers(plan, pool_extent=pools)
 
 
 # --------------------------------------------------------------------------- unet.transposed-output
