@@ -32,8 +32,9 @@ __all__ = [
     "count_conv_parameters", "receptive_field", "receptive_field_curve",
 ]
 
-#: Activation names accepted by :func:`conv_bn_act` (``"identity"`` skips the non-linearity).
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "identity")
+#: Activation names accepted by :func:`conv_bn_act`: those of :data:`companion.activations.ACTIVATIONS`
+#: and ``"identity"``, which skips the non-linearity.
+ACTIVATIONS = (*_act.ACTIVATIONS, "identity")
 
 
 class ConvBNActCache(NamedTuple):
@@ -67,23 +68,12 @@ def _check_activation(activation: Any, negative_slope: Any, alpha: Any) -> tuple
 
 
 def _phi(z: np.ndarray, activation: str, param: float) -> np.ndarray:
-    if activation == "relu":
-        return _act.relu(z)
-    if activation == "leaky_relu":
-        return _act.leaky_relu(z, param)
-    if activation == "elu":
-        return _act.elu(z, param)
-    return z.copy()
+    """The activation by name, through :func:`companion.activations.activation` (plus the identity)."""
+    return z.copy() if activation == "identity" else _act.activation(z, activation, param)
 
 
 def _phi_grad(z: np.ndarray, activation: str, param: float) -> np.ndarray:
-    if activation == "relu":
-        return _act.relu_grad(z)
-    if activation == "leaky_relu":
-        return _act.leaky_relu_grad(z, param)
-    if activation == "elu":
-        return _act.elu_grad(z, param)
-    return np.ones_like(z)
+    return np.ones_like(z) if activation == "identity" else _act.activation_grad(z, activation, param)
 
 
 # --------------------------------------------------------------------------------------------
