@@ -48,3 +48,10 @@ def test_static_grid():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         study_aucs(**kwargs)
+
+
+def test_static_explorer():
+    from _static_check import check_static
+
+    r = check_static(study_widget(auc=0.63, n=100, static=True), alt_words=("patients", "true AUC"))
+    assert r["combinations"] == 5 * 6

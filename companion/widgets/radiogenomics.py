@@ -13,7 +13,6 @@ study by about ``2 x 1.96 x SE`` (Hanley & McNeil); with 100 patients and a true
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any, NamedTuple, Sequence
 
@@ -22,6 +21,7 @@ import numpy as np
 from companion._validation import as_int
 from companion.evaluation import hanley_mcneil_se, roc_auc
 from companion.radiomics import latent_shift
+from companion.widgets._render import WRAP, explore, figure_png, figure_width, show_png, use_static
 
 __all__ = ["StudyAUCs", "study_aucs", "draw_study_aucs", "study_grid", "study_widget"]
 
@@ -157,13 +157,13 @@ class _StudyWidget:
         self.fig = Figure(figsize=(4.2, 2.8), dpi=72)
         self.ax = self.fig.subplots()
         self.fig.subplots_adjust(left=0.13, right=0.97, top=0.95, bottom=0.16)
-        self.canvas = FigureCanvasAgg(self.fig)
+        FigureCanvasAgg(self.fig)
         self.result: StudyAUCs | None = None
         self._art: dict | None = None
         self.last_update_s = float("nan")
         for control in (self.n, self.auc):
             control.observe(lambda _c: self.update(), names="value")
-        self.ui = W.VBox([self.n, self.auc, self.picture])
+        self.ui = W.VBox([W.HBox([self.n, self.auc], layout=W.Layout(**WRAP)), self.picture])
         self.ui.controller = self
         self.update()
 
@@ -174,21 +174,31 @@ class _StudyWidget:
             self._art = draw_study_aucs(self.result, self.ax)
         else:
             _update(self.result, self._art)
-        self.canvas.draw()
-        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3]
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format="png", compress_level=1)
-        self.picture.value = buf.getvalue()
+        show_png(self.picture, figure_png(self.fig, close=False), figure_width(self.fig))
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        return [f"Histogram of the AUCs that studies of n = {self.n.value} patients report when the true AUC is "
+                f"{self.auc.value:.2f}: " + _caption(self.result).replace("\n", "; ")]
 
-def study_widget(auc: float = 0.63, n: int = 100, *, seed: Any = 0):
+
+STATIC_NS = (30, 100, 200, 400, 800)
+STATIC_AUCS = (0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def study_widget(auc: float = 0.63, n: int = 100, *, seed: Any = 0, static: bool | None = None):
     """The interactive view: the AUCs that studies of ``n`` patients would report, with sliders.
 
     ``box.controller`` holds the sliders ``n`` and ``auc``, the current :class:`StudyAUCs` as
-    ``result`` and ``last_update_s`` (an update takes a few tens of milliseconds).
+    ``result`` and ``last_update_s`` (an update takes a few tens of milliseconds). With
+    ``static=True`` (default: :func:`companion.widgets.static_pages`, true in the book build) a
+    static explorer instead: ``n`` in ``STATIC_NS`` and the true AUC in ``STATIC_AUCS`` (plus
+    `n` and `auc` themselves), switched in the browser without a kernel.
     """
     study_aucs(n, auc)  # check the arguments before building the UI
-    return _StudyWidget(float(auc), as_int(n, "n", minimum=4), seed).ui
+    w = _StudyWidget(float(auc), as_int(n, "n", minimum=4), seed)
+    if not use_static(static):
+        return w.ui
+    ns = sorted(set(STATIC_NS) | {w.n.value})
+    aucs = sorted(set(STATIC_AUCS) | {round(w.auc.value, 2)})
+    return explore(w, {"n": ns, "auc": aucs})
