@@ -60,3 +60,10 @@ def test_static_grid_has_a_row_per_fraction():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         loss_landscape(**kwargs)
+
+
+def test_static_explorer():
+    from _static_check import check_static
+
+    r = check_static(loss_widget(static=True), alt_words=("cross-entropy", "at p = "))
+    assert r["combinations"] == 20

@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["figure_png", "array_png", "show_png", "png_html", "static_explorer", "explore",
+__all__ = ["figure_png", "figure_width", "sharpen", "array_png", "show_png", "png_html", "static_explorer", "explore",
            "static_pages", "use_static", "Explorer", "explorer_report", "STATIC_ENV", "WRAP"]
 
 STATIC_ENV = "COMPANION_STATIC_WIDGETS"
@@ -72,14 +72,30 @@ def _encode(rgb: np.ndarray, compact: bool) -> bytes:
     return buffer.getvalue()
 
 
-def figure_png(fig: Any, *, dpi_scale: float = 2.0, close: bool = True, compact: bool = False) -> bytes:
+def sharpen(fig: Any, dpi_scale: float = 2.0) -> Any:
+    """Raise a figure's dpi `dpi_scale` times, remembering the CSS dpi it is shown at; return it.
+
+    For a live widget that blits (draws its background once): sharpen before the first draw,
+    then ``figure_png(fig, draw=False)``.
+    """
+    css_dpi = getattr(fig, "_css_dpi", None)
+    if css_dpi is None:
+        css_dpi = fig._css_dpi = fig.dpi
+    if fig.dpi != css_dpi * dpi_scale:
+        fig.dpi = css_dpi * dpi_scale
+    return fig
+
+
+def figure_png(fig: Any, *, dpi_scale: float = 2.0, close: bool = True, compact: bool = False,
+               draw: bool = True) -> bytes:
     """PNG bytes of a matplotlib figure at `dpi_scale` device pixels per CSS pixel.
 
     The figure is shown ``width_in × dpi`` CSS pixels wide (:func:`figure_width`), `dpi` being
     the figure's dpi at the first call; the PNG holds `dpi_scale` times as many pixels each way.
     The figure keeps the raised dpi, so a live widget that redraws the same figure does not pay
     for a change of resolution on every update. The figure is closed when `close` (a live
-    widget passes ``close=False``).
+    widget passes ``close=False``). With ``draw=False`` the canvas is encoded as it is (a widget
+    that blits has drawn it, after :func:`sharpen`).
 
     Examples
     --------
@@ -91,12 +107,9 @@ def figure_png(fig: Any, *, dpi_scale: float = 2.0, close: bool = True, compact:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    css_dpi = getattr(fig, "_css_dpi", None)
-    if css_dpi is None:
-        css_dpi = fig._css_dpi = fig.dpi
-    if fig.dpi != css_dpi * dpi_scale:
-        fig.dpi = css_dpi * dpi_scale
-    canvas.draw()
+    if draw:
+        sharpen(fig, dpi_scale)
+        canvas.draw()
     png = _encode(np.asarray(canvas.buffer_rgba())[..., :3], compact)
     if close:
         import matplotlib.pyplot as plt

@@ -19,7 +19,6 @@ Dice "gives the foreground a stronger signal" under class imbalance.
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any, NamedTuple, Sequence
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from companion._validation import as_int, as_positive_float
 from companion.losses import cross_entropy, cross_entropy_grad, dice_loss_grad, soft_dice, softmax
+from companion.widgets._render import WRAP, explore, figure_png, figure_width, sharpen, show_png, use_static
 
 __all__ = ["Landscape", "loss_landscape", "draw_landscape", "landscape_grid", "loss_widget"]
 
@@ -178,7 +178,7 @@ class _LossWidget:
         self.fig = Figure(figsize=(8.5, 2.6), dpi=72)
         self.axes = self.fig.subplots(1, 2)
         self.fig.subplots_adjust(left=0.06, right=0.98, top=0.88, bottom=0.27, wspace=0.25)
-        self.canvas = FigureCanvasAgg(self.fig)
+        self.canvas = FigureCanvasAgg(sharpen(self.fig))   # drawn at DPR 2, shown at 612 CSS px
         from matplotlib.ticker import MaxNLocator
 
         for ax in self.axes:  # few tick labels: text layout dominates a redraw
@@ -190,7 +190,7 @@ class _LossWidget:
         self.last_update_s = float("nan")
         for w in (self.p, self.fraction):
             w.observe(self._on_change, names="value")
-        self.ui = W.VBox([W.HBox([self.p, self.fraction]), self.picture])
+        self.ui = W.VBox([W.HBox([self.p, self.fraction], layout=W.Layout(**WRAP)), self.picture])
         self.ui.controller = self
         self.update()
 
@@ -231,19 +231,29 @@ class _LossWidget:
         for key, ax in (("ce", 0), ("dice", 0), ("mark_l", 0), ("gce", 1), ("gdice", 1), ("mark_g", 1)):
             self.axes[ax].draw_artist(self._art[key])
         self.fig.draw_artist(self.readout)
-        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3]
-        from PIL import Image
-
-        buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, format="png", compress_level=1)
-        self.picture.value = buf.getvalue()
+        show_png(self.picture, figure_png(self.fig, close=False, draw=False), figure_width(self.fig))
+        self._i = i
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        land, i = self.landscape, self._i
+        return [f"Mean cross-entropy and Dice loss of a lesion covering {land.n_foreground} of {land.n_pixels} "
+                f"pixels against the predicted lesion probability (left) and the gradient on one lesion "
+                f"pixel's logit (right); at p = {land.p[i]:.2f}: CE {land.ce[i]:.3f}, Dice loss "
+                f"{land.dice[i]:.3f}, |dCE/dz| {abs(land.ce_grad[i]):.1e}, |dDice/dz| {abs(land.dice_grad[i]):.1e}"]
 
-def loss_widget(**kwargs: Any):
+
+STATIC_GRID = {"p": (0.05, 0.2, 0.5, 0.8, 0.95), "fraction": (0.001, 0.01, 0.1, 0.5)}
+
+
+def loss_widget(*, static: bool | None = None, **kwargs: Any):
     """The interactive view: an ipywidgets box with sliders ``p`` and ``fraction``.
 
     ``box.controller`` holds the sliders, the current :class:`Landscape` as ``landscape`` and
-    ``last_update_s``. Keyword arguments go to :func:`loss_landscape`.
+    ``last_update_s``. Keyword arguments go to :func:`loss_landscape`. With ``static=True``
+    (default: :func:`companion.widgets.static_pages`, true in the book build) a static explorer
+    over ``STATIC_GRID`` (plus the start values p = 0.5, fraction = 0.01) instead, switched in the
+    browser without a kernel.
     """
-    return _LossWidget(kwargs).ui
+    w = _LossWidget(kwargs)
+    return explore(w, STATIC_GRID) if use_static(static) else w.ui
