@@ -21,15 +21,21 @@ Without a built book or a Chromium these tests skip (plain ``pytest``); ``make t
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pytest
+from _cdp import Browser
 from bs4 import BeautifulSoup
 
 pytestmark = pytest.mark.browser
@@ -189,3 +195,240 @@ def test_page_logs_no_console_error(page):
     failed load (e.g. widget fonts looked for at a CDN path) in the page's console."""
     _, _, _, errors = page
     assert not errors, "\n".join(errors[:10])
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading like a reader: every quiz answered by typing, axe-core, equations on a phone.
+# One headless Chromium, driven over the DevTools pipe (tests/_cdp.py), opens the pages from
+# file:// and from a local http server; every page must log no console error and request nothing
+# beyond the book itself.
+# ------------------------------------------------------------------------------------------------
+
+
+AXE_JS = Path(os.environ.get("AXE_JS", ROOT / "_vendor" / "test" / "axe-core-4.14.1" / "axe.min.js"))
+# The pages axe-core checks: the intro, chapters with quizzes and widgets, the problem sets, the
+# glossary and the run page (BOOK_AXE_PAGES, comma-separated, to choose others).
+AXE_PAGES = [p for p in os.environ.get("BOOK_AXE_PAGES", ",".join([
+    "book/intro.html", "notebooks/01_convolution.html", "notebooks/05_batch_norm.html",
+    "notebooks/06_pooling.html", "notebooks/10_calibration.html", "notebooks/16_derivations.html",
+    "book/glossary.html", "book/run.html"])).split(",") if p]
+
+
+def quiz_pages() -> list[str]:
+    """Every built page with a jupyterquiz question, relative to the build folder."""
+    if not BOOK_HTML.is_dir():
+        return []
+    return sorted(p.relative_to(BOOK_HTML).as_posix() for p in BOOK_HTML.glob("notebooks/*.html")
+                  if "data-numquestions" in p.read_text(encoding="utf-8", errors="replace"))
+
+
+@pytest.fixture(scope="module")
+def book_server():
+    """The built book over http, from 127.0.0.1 (a port of its own), for the length of the module."""
+    if not BOOK_HTML.is_dir():
+        unavailable(f"no built book in {BOOK_HTML} (run `make book`)")
+    handler = functools.partial(type("Quiet", (http.server.SimpleHTTPRequestHandler,),
+                                     {"log_message": lambda *a: None}), directory=str(BOOK_HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium = find_chromium()
+    if chromium is None:
+        unavailable("no Chromium found (run `make browser-deps`, or set CHROMIUM)")
+    profile = tmp_path_factory.mktemp("cdp-profile")
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+               "--no-first-run", f"--user-data-dir={profile}", *NO_NETWORK_FLAGS]
+    with Browser(command) as b:
+        yield b
+
+
+def page_url(mode: str, page: str, server: str) -> str:
+    return (BOOK_HTML / page).as_uri() if mode == "file" else server + page
+
+
+def foreign_requests(requests: list[str], server: str) -> list[str]:
+    """Requests that left the book: anything but its own files, its http server, data: and blob:."""
+    own = ("file://", "data:", "blob:", server, "about:")
+    return [u for u in requests if not u.startswith(own)]
+
+
+READY = """(async () => {
+  const deadline = Date.now() + 20000;
+  const wanted = document.querySelectorAll('div[data-numquestions]').length;
+  while (document.querySelectorAll('div.Quiz').length < wanted && Date.now() < deadline)
+    await new Promise(r => setTimeout(r, 100));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  await new Promise(r => setTimeout(r, 300));
+  return document.querySelectorAll('div.Quiz').length - wanted;
+})()"""
+
+
+@contextlib.contextmanager
+def opened(browser, url: str, *, width: int = 1280):
+    tab = browser.tab(width=width)
+    try:
+        tab.load(url)
+        missing = tab.eval(READY)
+        assert missing >= 0, f"{url}: {-missing} quiz containers were not rendered (a quiz script failed)"
+        yield tab
+    finally:
+        tab.close()
+
+
+QUIZZES = """(() => Array.from(document.querySelectorAll('div.Quiz')).map(wrap => {
+  const inp = wrap.querySelector('input.Input-text');
+  if (inp) return {kind: 'numeric', id: inp.id, fb: 'fb' + inp.id.split('-')[0],
+                   answers: JSON.parse(inp.dataset.answers),
+                   precision: inp.dataset.precision ? Number(inp.dataset.precision) : null};
+  const labels = Array.from(wrap.querySelectorAll('label.MCButton'));
+  return {kind: 'choice', fb: 'fb' + (labels.length ? labels[0].id.split('-')[0] : ''),
+          options: labels.map(l => ({id: l.id, correct: l.dataset.correct === 'true',
+                                     feedback: l.dataset.feedback || ''}))};
+}))()"""
+
+
+def _to_precision(x: float, p: int | None) -> float:
+    """JavaScript's Number(x.toPrecision(p)) (round half away from zero on the decimal digits)."""
+    return x if not p else float(f"{x:.{p - 1}e}")
+
+
+def typed_number(x: float, precision: int | None) -> str:
+    """How a reader types `x`: as many significant figures as the quiz keeps, no exponent."""
+    if precision:
+        x = _to_precision(x, precision)
+    elif float(x).is_integer():
+        return str(int(x))
+    return np.format_float_positional(x, trim="-")
+
+
+def expected_verdict(quiz: dict, typed: str) -> tuple[bool, str]:
+    """What the quiz's own rules (jupyterquiz numeric.js) say to `typed`: (correct, feedback)."""
+    p = quiz["precision"]
+    submission = _to_precision(float(typed), p)
+    default = "Incorrect. Try again."
+    for a in quiz["answers"]:
+        if "value" in a:
+            if submission == _to_precision(a["value"], p):
+                return a["correct"], a.get("feedback", "Correct")
+        elif "range" in a:
+            if a["range"][0] <= submission < a["range"][1]:
+                return a["correct"], a["feedback"]
+        elif a.get("type") == "default":
+            default = a.get("feedback", default)
+    return False, default
+
+
+def same_feedback(shown: str, expected: str) -> bool:
+    """The page's feedback text is the expected one (up to white space and typeset maths)."""
+    norm = lambda s: re.sub(r"\s+", "", s)  # noqa: E731
+    head = norm(re.split(r"[$`<\\]", expected)[0])
+    return norm(shown).startswith(head[:60])
+
+
+RECT = """(id => { const el = document.getElementById(id); el.scrollIntoView({block: 'center'});
+  const r = el.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })"""
+FEEDBACK = """(id => { const fb = document.getElementById(id);
+  return [fb.innerText, fb.classList.contains('correct'), fb.classList.contains('incorrect')]; })"""
+
+
+def answer_numeric(tab, quiz: dict, typed: str) -> tuple[str, bool, bool, str]:
+    """Click into the box, type `typed`, press Enter; the feedback shown and the box's text after
+    clicking into it again (which must not erase what the reader typed)."""
+    x, y = tab.eval(f"{RECT}({json.dumps(quiz['id'])})")
+    tab.click(x, y)
+    tab.type(typed)
+    tab.press_enter()
+    text, correct, incorrect = tab.eval(f"{FEEDBACK}({json.dumps(quiz['fb'])})")
+    x, y = tab.eval(f"{RECT}({json.dumps(quiz['id'])})")
+    tab.click(x, y)
+    kept = tab.eval(f"document.getElementById({json.dumps(quiz['id'])}).value")
+    tab.eval("document.activeElement && document.activeElement.blur()")  # the reader clicks elsewhere
+    return text, correct, incorrect, kept
+
+
+def right_number(quiz: dict) -> str:
+    (right,) = [a for a in quiz["answers"] if a.get("correct") and "range" in a][:1] or [None]
+    assert right is not None, f"quiz {quiz['id']} has no correct range"
+    lo, hi = right["range"]
+    return typed_number((lo + hi) / 2, quiz["precision"])
+
+
+def check_quizzes(tab, where: str) -> list[str]:
+    """Answer every quiz on the page right and wrong; return what went wrong."""
+    problems = []
+    for k, quiz in enumerate(tab.eval(QUIZZES), start=1):
+        label = f"{where} quiz {k}"
+        if quiz["kind"] == "numeric":
+            right = right_number(quiz)
+            wrongs = [typed_number(a["value"], quiz["precision"]) for a in quiz["answers"] if "value" in a]
+            centre = float(right)
+            wrongs.append(typed_number(round(centre * 3 + 7, 3), quiz["precision"]))
+            for typed in [right] + wrongs:
+                want_ok, want_fb = expected_verdict(quiz, typed)
+                if typed == right and not want_ok:
+                    problems.append(f"{label}: the right answer typed as {typed} is judged wrong by the quiz's own rules")
+                text, correct, incorrect, kept = answer_numeric(tab, quiz, typed)
+                if (correct, incorrect) != (want_ok, not want_ok) or not same_feedback(text, want_fb):
+                    problems.append(f"{label}: typed {typed}: shown {text!r} "
+                                    f"({'correct' if correct else 'incorrect' if incorrect else 'no verdict'}), "
+                                    f"expected {want_fb[:60]!r}")
+                if kept != typed:
+                    problems.append(f"{label}: clicking back into the box changed {typed!r} to {kept!r}")
+        else:
+            options = quiz["options"]
+            assert sum(o["correct"] for o in options) >= 1, f"{label}: no correct option"
+            order = [o for o in options if not o["correct"]][:1] + [o for o in options if o["correct"]][:1]
+            for option in order:
+                x, y = tab.eval(f"{RECT}({json.dumps(option['id'])})")
+                tab.click(x, y)
+                text, correct, incorrect = tab.eval(f"{FEEDBACK}({json.dumps(quiz['fb'])})")
+                if (correct, incorrect) != (option["correct"], not option["correct"]) or not text.strip() \
+                        or (option["feedback"] and not same_feedback(text, option["feedback"])):
+                    problems.append(f"{label}: clicked {'the right' if option['correct'] else 'a wrong'} option: "
+                                    f"shown {text!r}, expected {option['feedback'][:60]!r}")
+    return problems
+
+
+@pytest.mark.parametrize("mode", ["file", "http"])
+@pytest.mark.parametrize("page_name", quiz_pages() or [pytest.param("", marks=pytest.mark.skip("no quiz pages built"))])
+def test_every_quiz_answers_right_and_wrong_answers_typed_like_a_reader(browser, book_server, mode, page_name):
+    """Each numeric quiz: the right number (as many figures as the quiz keeps), each misconception's
+    number and a far-off number are typed key by key and sent with Enter; each shows its own
+    feedback, marked correct or incorrect. Each choice quiz: a wrong option, then the right one.
+    The page logs no console error and requests nothing from outside the book."""
+    with opened(browser, page_url(mode, page_name, book_server)) as tab:
+        problems = check_quizzes(tab, f"{mode}:{page_name}")
+        errors = tab.console_errors()
+        foreign = foreign_requests(tab.requests(), book_server)
+    assert not problems, "\n".join(problems[:20])
+    assert not errors, f"console errors on {page_name} ({mode}):\n" + "\n".join(errors[:10])
+    assert not foreign, f"{page_name} ({mode}) requested from outside the book: {foreign[:5]}"
+
+
+AXE_RUN = """(async () => {
+  const result = await axe.run({include: [['main']]}, {resultTypes: ['violations']});
+  return result.violations.filter(v => v.impact === 'critical' || v.impact === 'serious').map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.length, targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+})()"""
+
+
+@pytest.mark.parametrize("page_name", AXE_PAGES)
+def test_axe_core_finds_no_critical_or_serious_violation(browser, book_server, page_name):
+    """axe-core (vendored by `make vendor`, injected into the page) on the page's main content:
+    no critical or serious violation (labels, alt texts, names of controls, contrast >= 4.5:1)."""
+    if not (BOOK_HTML / page_name).is_file():
+        unavailable(f"no built page {page_name}")
+    if not AXE_JS.is_file():
+        unavailable(f"no axe-core at {AXE_JS} (run `make vendor`)")
+    with opened(browser, page_url("http", page_name, book_server)) as tab:
+        tab.eval(AXE_JS.read_text(encoding="utf-8") + "; true")
+        violations = tab.eval(AXE_RUN, timeout=120)
+        errors = tab.console_errors()
+    assert not violations, f"{page_name}: " + json.dumps(violations, indent=1)[:4000]
+    assert not errors, f"console errors on {page_name}:\n" + "\n".join(errors[:10])

@@ -17,7 +17,9 @@ It also repairs what the assembled pages get wrong:
    a SyntaxError: each page keeps the first copy of each.
 4. The widget manager fetches its icon fonts from a path derived from its CDN; an inline script
    points it at the vendored copy (``vendor/html-manager/``), so no request fails.
-5. Chinese text is marked ``lang="zh-Hans"`` (a ``<span>`` around each run of CJK characters,
+5. The theme's first-visit colour mode is "auto" (not an empty string, a console error), and
+   ``_static/quiz.js`` links each quiz box to its label and keeps its text when clicked again.
+6. Chinese text is marked ``lang="zh-Hans"`` (a ``<span>`` around each run of CJK characters,
    outside scripts, styles and tags), so browsers pick the Simplified Chinese glyphs of the
    bundled font (``vendor/fonts/noto-sans-sc``) instead of Japanese forms.
 
@@ -113,10 +115,16 @@ def dedupe_inline_scripts(html: str) -> str:
 
 # Where the widget manager finds its fonts: the vendored copy, relative to the book's root
 # (Sphinx writes the page's relative root into <html data-content_root>).
+# The bundled widget modules also derive their stylesheets' font URLs from their RequireJS module
+# ids (``@jupyter-widgets/...`` relative to the page): a RequireJS configuration set before
+# require.js loads (a global ``require`` object) maps those ids into the same vendored folder.
 WIDGET_ASSETS = (
     "window.__jupyter_widgets_assets_path__ = new URL("
     "(document.documentElement.dataset.content_root || './') + 'vendor/html-manager/', "
     "document.baseURI).href;"
+    "if (typeof window.require === 'undefined') { window.require = {paths: {"
+    "'@jupyter-widgets/html-manager/dist': window.__jupyter_widgets_assets_path__ + '.', "
+    "'@jupyter-widgets': window.__jupyter_widgets_assets_path__ + '.'}}; }"
 )
 
 CJK = re.compile(r"[\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff"
@@ -170,6 +178,13 @@ def _run_this_chapter(app: Sphinx, pagename: str, templatename: str, context: di
     context["body"] = (body[:heading_end + 5] + note + body[heading_end + 5:]) if heading_end >= 0 else note + body
 
 
+def _theme_mode(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
+                doctree: Any) -> None:
+    """A first visit (no mode stored yet) starts in "auto" mode: the theme's template falls back to
+    an empty ``default_mode``, which its script reports as a console error ("invalid theme mode")."""
+    context.setdefault("default_mode", "auto")
+
+
 def _finish_pages(app: Sphinx, exception: Exception | None) -> None:
     """One pass over the written pages: repair each (scripts once, Chinese marked), then scan it."""
     if exception is not None or app.builder.format != "html":
@@ -193,6 +208,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _localise_body)
     app.connect("html-page-context", _empty_thebe_url)
     app.connect("html-page-context", _run_this_chapter)
+    app.connect("html-page-context", _theme_mode)
+    app.add_js_file("quiz.js", defer="defer")  # book/_static/quiz.js: labelled quiz boxes that keep their text
     app.add_js_file(None, body=WIDGET_ASSETS, priority=100)
     app.connect("build-finished", _finish_pages)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
