@@ -77,3 +77,12 @@ def test_static_grid_has_a_row_per_setting():
     fig = activation_grid([dict(name="relu"), dict(name="elu", shift=-1.0)])
     assert len(fig.axes) == 6 and "ELU" in fig.axes[3].get_title()
     plt.close(fig)
+
+
+def test_static_explorer():
+    from _static_check import check_static
+
+    box = activation_widget(static=True)
+    r = check_static(box, alt_words=("bias shift",))
+    assert r["combinations"] == 15
+    assert [w.description for w in box.controller.fixed] == ["slope / α"]     # shown disabled

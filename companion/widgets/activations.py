@@ -22,6 +22,7 @@ import numpy as np
 
 from companion._validation import as_int
 from companion.activations import ACTIVATIONS, activation, activation_grad, dead_fraction
+from companion.widgets._render import WRAP, explore, figure_png, figure_width, show_png, use_static
 
 __all__ = ["ActivationPanel", "activation_panel", "draw_panel", "activation_grid", "activation_widget"]
 
@@ -216,7 +217,7 @@ class _ActivationWidget:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.ticker import MaxNLocator
 
-        self.canvas = FigureCanvasAgg(self.fig)
+        FigureCanvasAgg(self.fig)
         for ax in self.axes:  # few tick labels: text layout dominates a redraw
             ax.xaxis.set_major_locator(MaxNLocator(4))
             ax.yaxis.set_major_locator(MaxNLocator(4))
@@ -225,7 +226,8 @@ class _ActivationWidget:
         self.last_update_s = float("nan")
         for w in (self.name, self.param, self.shift):
             w.observe(self._on_change, names="value")
-        self.ui = W.VBox([W.HBox([self.name, self.param, self.shift]), self.text, self.picture])
+        self.ui = W.VBox([W.HBox([self.name, self.param, self.shift], layout=W.Layout(**WRAP)), self.text,
+                          self.picture])
         self.ui.controller = self
         self.update()
 
@@ -242,20 +244,29 @@ class _ActivationWidget:
         curve, hist_z, hist_y = _titles(self.panel)
         self.text.value = (f"<small><b>{curve}</b> (blue f, dashed orange f') &nbsp;|&nbsp; "
                            f"pre-activations {hist_z} (grey: z ≤ 0) &nbsp;|&nbsp; {hist_y} (red line)</small>")
-        self.canvas.draw()
-        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3]
-        buf = io.BytesIO()
-        from PIL import Image
-
-        Image.fromarray(rgb).save(buf, format="png", compress_level=1)
-        self.picture.value = buf.getvalue()
+        show_png(self.picture, figure_png(self.fig, close=False), figure_width(self.fig))
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        curve, hist_z, hist_y = _titles(self.panel)
+        return [f"Three panels for {curve} with bias shift {self.panel.shift:g}: the curve and its derivative; "
+                f"the histogram of pre-activations, {hist_z}; the histogram of activations, {hist_y}"]
 
-def activation_widget(*, seed: int = 0):
+
+STATIC_SHIFTS = (-2.0, -1.0, 0.0, 1.0, 2.0)
+
+
+def activation_widget(*, seed: int = 0, static: bool | None = None):
     """The interactive view: an ipywidgets box to display.
 
     ``box.controller`` holds the controls (``name``, ``param``, ``shift``), the last
-    :class:`ActivationPanel` as ``panel``, and ``last_update_s``.
+    :class:`ActivationPanel` as ``panel``, and ``last_update_s``. With ``static=True`` (default:
+    :func:`companion.widgets.static_pages`, true in the book build) a static explorer instead:
+    each activation at the bias shifts ``STATIC_SHIFTS`` (slope / α fixed at 0.1), switched in the
+    browser without a kernel.
     """
-    return _ActivationWidget(seed).ui
+    w = _ActivationWidget(seed)
+    if not use_static(static):
+        return w.ui
+    return explore(w, {"name": list(_LABEL), "shift": STATIC_SHIFTS},
+                   fmt=lambda v: _LABEL[v] if isinstance(v, str) else f"{v:g}")
