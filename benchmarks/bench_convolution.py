@@ -51,7 +51,7 @@ import torch.nn.functional as F  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from companion.convolution import _check_args, _pad, _windows, correlate  # noqa: E402
+from companion.convolution import correlate, output_size, window_view  # noqa: E402
 
 CASES = [  # name, x shape, w shape, padding
     ("ct-2d", (1, 1, 256, 256), (8, 1, 3, 3), 1),
@@ -76,25 +76,28 @@ def cpu_time(f, budget: float = 0.1, repeats: int = 5) -> float:
     return best
 
 
+def _pad(x, padding):
+    return np.pad(x, [(0, 0), (0, 0)] + [(padding, padding)] * (x.ndim - 2))
+
+
 def correlate_tensordot(x, w, padding):
     """Variant: the same window view, contracted with numpy.tensordot (then a transpose)."""
-    a = _check_args(x, w, None, 1, padding, 1)
     nd = x.ndim - 2
-    win = _windows(_pad(a.x, a.padding), w.shape[2:], a.stride, a.dilation, a.out_shape)
-    out = np.tensordot(a.w, win, axes=([1] + list(range(2, 2 + nd)), [1] + list(range(2 + nd, 2 + 2 * nd))))
+    win = window_view(_pad(x, padding), w.shape[2:])
+    out = np.tensordot(w, win, axes=([1] + list(range(2, 2 + nd)), [1] + list(range(2 + nd, 2 + 2 * nd))))
     return np.ascontiguousarray(np.moveaxis(out, 0, 1))
 
 
 def correlate_offsets(x, w, padding):
     """Variant: a Python loop over the prod(K) kernel offsets, one (C_out, C_in) product each."""
-    a = _check_args(x, w, None, 1, padding, 1)
-    xt = np.ascontiguousarray(_pad(a.x, a.padding).swapaxes(0, 1))  # (C_in, N, *S_pad)
-    n, p = x.shape[0], int(np.prod(a.out_shape))
+    out_shape = output_size(x.shape[2:], w.shape[2:], padding=padding)
+    xt = np.ascontiguousarray(_pad(x, padding).swapaxes(0, 1))  # (C_in, N, *S_pad)
+    n, p = x.shape[0], int(np.prod(out_shape))
     out = np.zeros((w.shape[0], n * p), dtype=x.dtype)
     for k in np.ndindex(*w.shape[2:]):
-        window = tuple(slice(kk, kk + o) for kk, o in zip(k, a.out_shape))
-        out += a.w[(slice(None), slice(None)) + k] @ xt[(slice(None), slice(None)) + window].reshape(x.shape[1], -1)
-    return np.ascontiguousarray(out.reshape((w.shape[0], n) + a.out_shape).swapaxes(0, 1))
+        window = tuple(slice(kk, kk + o) for kk, o in zip(k, out_shape))
+        out += w[(slice(None), slice(None)) + k] @ xt[(slice(None), slice(None)) + window].reshape(x.shape[1], -1)
+    return np.ascontiguousarray(out.reshape((w.shape[0], n) + out_shape).swapaxes(0, 1))
 
 
 def main(args) -> float:

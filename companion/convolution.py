@@ -81,6 +81,7 @@ __all__ = [
     "correlate_naive",
     "conv_transpose",
     "output_size",
+    "window_view",
 ]
 
 IntOrTuple = int | Sequence[int]
@@ -167,15 +168,65 @@ def _pad(x: np.ndarray, before: Sequence[int], after: Sequence[int] | None = Non
 
 
 def _windows(x_pad: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
-             dilation: Sequence[int], out_shape: Sequence[int]) -> np.ndarray:
-    """Read-only view ``(N, C, *S_out, *K)`` with ``view[n, c, i, k] = x_pad[n, c, s*i + d*k]``."""
+             dilation: Sequence[int]) -> np.ndarray:
+    """Read-only view ``(N, C, *S_out, *K)`` with ``view[n, c, i, k] = x_pad[n, c, s*i + d*k]`` (no checks)."""
     nd = len(kernel)
     extent = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
     view = sliding_window_view(x_pad, extent, axis=tuple(range(2, 2 + nd)))
     index = ((slice(None), slice(None))
-             + tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(stride, out_shape))
+             + tuple(slice(None, None, s) for s in stride)
              + tuple(slice(None, None, d) for d in dilation))
     return view[index]
+
+
+def window_view(x: Any, kernel: IntOrTuple, *, stride: IntOrTuple = 1, dilation: IntOrTuple = 1) -> np.ndarray:
+    """Every window of `x` as a read-only view, without copying: step 2 of :func:`correlate`.
+
+    ``view[n, c, i, k] = x[n, c, s*i + d*k]``: the window under output position ``i``. Pad `x`
+    first (zeros for a correlation, ``-inf`` for max pooling); pooling and the benchmark variants
+    reduce or contract this same view.
+
+    Parameters
+    ----------
+    x : ndarray of float32 or float64
+        Input batch, already padded.
+    kernel : int or tuple of int
+        Window size per spatial axis.
+    stride, dilation : int or tuple of int, default 1
+        As in :func:`correlate`.
+
+    Returns
+    -------
+    ndarray
+        A read-only view into `x` (write to a copy).
+
+    Shapes
+    ------
+    x : (N, C, *S);  result : (N, C, *S_out, *K) with ``S_out = output_size(S, K, stride=s, dilation=d)``
+
+    Raises
+    ------
+    TypeError
+        If `x` is not real numeric data or an argument is not an int (tuple).
+    ValueError
+        If `x` is not 3-, 4- or 5-D or the (dilated) window is larger than `x`.
+
+    Examples
+    --------
+    >>> window_view(np.arange(5.0).reshape(1, 1, 5), 2, stride=2)[0, 0]
+    array([[0., 1.],
+           [2., 3.]])
+    """
+    x = _check_x(x)
+    nd = x.ndim - 2
+    kernel = as_tuple(kernel, nd, "kernel", minimum=1)
+    stride = as_tuple(stride, nd, "stride", minimum=1)
+    dilation = as_tuple(dilation, nd, "dilation", minimum=1)
+    for axis, (n, k, d) in enumerate(zip(x.shape[2:], kernel, dilation)):
+        if d * (k - 1) + 1 > n:
+            raise ValueError(f"kernel: expected a (dilated) window no larger than x, got extent {d * (k - 1) + 1} "
+                             f"along spatial axis {axis} of size {n}")
+    return _windows(x, kernel, stride, dilation)
 
 
 def _im2col(x_pad: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
@@ -186,7 +237,7 @@ def _im2col(x_pad: np.ndarray, kernel: Sequence[int], stride: Sequence[int],
     runs with the output positions as the fast axis, which is the input's own memory order.
     """
     nd = len(kernel)
-    windows = _windows(x_pad, kernel, stride, dilation, out_shape)  # (N, C, *S_out, *K)
+    windows = _windows(x_pad, kernel, stride, dilation)  # (N, C, *S_out, *K)
     order = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
     n, c = x_pad.shape[:2]
     return windows.transpose(order).reshape(n, c * int(np.prod(kernel)), int(np.prod(out_shape)))

@@ -21,9 +21,8 @@ from math import comb
 from typing import Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-
 from companion._validation import as_float_array, as_int, as_tuple
+from companion.convolution import correlate, output_size, window_view
 
 __all__ = ["avg_pool", "max_pool", "max_pool_backward", "box_filter_response", "binomial_filter", "blur_pool",
            "pool_output_size"]
@@ -53,14 +52,6 @@ def _pool_args(x, kernel, stride, padding):
             raise ValueError(f"x: spatial size {spatial} with padding {p} is smaller than kernel {k} "
                              f"along axis {i}")
     return x, k, s, p
-
-
-def _windows(xp: np.ndarray, k: tuple[int, ...], s: tuple[int, ...]) -> np.ndarray:
-    """Windows of `xp` (already padded) at stride `s`: shape ``(N, C, *S_out, *k)``."""
-    d = len(k)
-    axes = tuple(range(2, 2 + d))
-    win = sliding_window_view(xp, k, axis=axes)
-    return win[(slice(None), slice(None)) + tuple(slice(None, None, si) for si in s)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,12 +97,11 @@ def pool_output_size(in_size: IntOrTuple, kernel: IntOrTuple, stride: IntOrTuple
     k = as_tuple(kernel, n, "kernel", minimum=1)
     s = k if stride is None else as_tuple(stride, n, "stride", minimum=1)
     p = as_tuple(padding, n, "padding", minimum=0)
-    out = []
-    for ni, ki, si, pi in zip(size, k, s, p):
+    for ni, ki, pi in zip(size, k, p):
         if ni + 2 * pi < ki:
             raise ValueError(f"in_size: expected at least kernel - 2*padding = {ki - 2 * pi}, got {ni}")
-        out.append((ni + 2 * pi - ki) // si + 1)
-    return out[0] if scalar else tuple(out)
+    out = output_size(size, k, stride=s, padding=p)  # the correlation's arithmetic, dilation 1
+    return out[0] if scalar else out
 
 
 def avg_pool(x: np.ndarray, kernel: IntOrTuple, stride: IntOrTuple | None = None,
@@ -163,7 +153,7 @@ def avg_pool(x: np.ndarray, kernel: IntOrTuple, stride: IntOrTuple | None = None
     """
     x, k, s, p = _pool_args(x, kernel, stride, padding)
     xp = np.pad(x, ((0, 0), (0, 0)) + tuple((pi, pi) for pi in p))
-    win = _windows(xp, k, s)
+    win = window_view(xp, k, stride=s)
     axes = tuple(range(-len(k), 0))
     return (win.sum(axis=axes, dtype=x.dtype) / x.dtype.type(np.prod(k))).astype(x.dtype, copy=False)
 
@@ -215,7 +205,7 @@ def max_pool(x: np.ndarray, kernel: IntOrTuple, stride: IntOrTuple | None = None
     """
     x, k, s, p = _pool_args(x, kernel, stride, padding)
     xp = np.pad(x, ((0, 0), (0, 0)) + tuple((pi, pi) for pi in p), constant_values=-np.inf)
-    win = _windows(xp, k, s)
+    win = window_view(xp, k, stride=s)
     return win.max(axis=tuple(range(-len(k), 0)))
 
 
@@ -272,7 +262,7 @@ def max_pool_backward(grad_out: np.ndarray, x: np.ndarray, kernel: IntOrTuple,
     x, k, s, p = _pool_args(x, kernel, stride, padding)
     grad_out = as_float_array(grad_out, "grad_out")
     xp = np.pad(x, ((0, 0), (0, 0)) + tuple((pi, pi) for pi in p), constant_values=-np.inf)
-    win = _windows(xp, k, s)                                       # (N, C, *S_out, *k)
+    win = window_view(xp, k, stride=s)                                       # (N, C, *S_out, *k)
     d = len(k)
     out_shape = win.shape[:2 + d]
     if grad_out.shape != out_shape:
@@ -445,10 +435,8 @@ def blur_pool(x: np.ndarray, kernel: int = 2, stride: int = 2, filter_size: int 
     if filter_size > 1:
         taps = binomial_filter(filter_size, x.dtype)
         out = np.pad(out, ((0, 0), (0, 0)) + ((pad_before, pad_after),) * d, mode="reflect")
-        for axis in range(2, 2 + d):  # separable blur: one 1-D pass per axis
-            n = out.shape[axis] - filter_size + 1
-            acc = np.zeros(out.shape[:axis] + (n,) + out.shape[axis + 1:], dtype=x.dtype)
-            for i, t in enumerate(taps):
-                acc += t * np.take(out, np.arange(i, i + n), axis=axis)
-            out = acc
+        depthwise = out.reshape((-1, 1) + out.shape[2:])  # every channel filtered on its own
+        for axis in range(d):  # separable blur: one 1-D correlation per axis
+            depthwise = correlate(depthwise, taps.reshape((1, 1) + (1,) * axis + (-1,) + (1,) * (d - 1 - axis)))
+        out = depthwise.reshape(x.shape[:2] + depthwise.shape[2:])
     return np.ascontiguousarray(out[(slice(None), slice(None)) + (slice(None, None, stride),) * d])

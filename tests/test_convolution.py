@@ -571,3 +571,23 @@ def test_padding_error_exercise_against_torch_padding():
         assert np.isclose(answer("conv.padding-error", learner=f"learner-{n}"), np.sqrt(np.mean(err[band] ** 2)), rtol=1e-9)
         seen.add(p["mode"])
     assert len(seen) >= 3  # the learners get different paddings
+
+
+@pytest.mark.parametrize("shape, kernel, stride, dilation", [
+    ((2, 3, 11), 3, 2, 1), ((1, 2, 9, 8), (3, 2), (1, 2), (2, 1)), ((1, 1, 6, 7, 5), 2, (2, 1, 2), 1)])
+def test_window_view_is_every_window(shape, kernel, stride, dilation):
+    """view[n, c, i, k] = x[n, c, s*i + d*k], checked entry by entry; sizes as output_size."""
+    from companion.convolution import window_view
+
+    x = np.random.default_rng(0).standard_normal(shape)
+    nd = len(shape) - 2
+    k, s, d = (tuple(v) if isinstance(v, tuple) else (v,) * nd for v in (kernel, stride, dilation))
+    view = window_view(x, kernel, stride=stride, dilation=dilation)
+    out = output_size(shape[2:], k, stride=s, dilation=d)
+    assert view.shape == shape[:2] + out + k and not view.flags.writeable
+    for i in np.ndindex(*out):
+        for kk in np.ndindex(*k):
+            src = tuple(si * ii + di * ki for si, ii, di, ki in zip(s, i, d, kk))
+            np.testing.assert_array_equal(view[(slice(None), slice(None)) + i + kk], x[(slice(None), slice(None)) + src])
+    with pytest.raises(ValueError, match=r"^kernel: expected a \(dilated\) window no larger than x"):
+        window_view(x, 20)
