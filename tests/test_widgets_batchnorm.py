@@ -81,3 +81,10 @@ def test_static_grid_has_a_row_per_setting():
     fig = batch_stat_grid([dict(n=1, sigma=0.0), dict(n=2, sigma=1.0)])
     assert len(fig.axes) == 4 and "N=2" in fig.axes[2].get_title()
     plt.close(fig)
+
+
+def test_static_explorer():
+    from _static_check import check_static
+
+    r = check_static(batch_stat_widget(static=True), alt_words=("batch mean", "N = "))
+    assert r["combinations"] == 25

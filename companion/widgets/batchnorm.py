@@ -14,7 +14,6 @@ pool, so moving the N slider costs only a few milliseconds.
 
 from __future__ import annotations
 
-import io
 import time
 from functools import lru_cache
 from typing import Any, NamedTuple, Sequence
@@ -23,6 +22,7 @@ import numpy as np
 
 from companion._validation import as_int, as_positive_float
 from companion.normalization import BatchStatTheory, batch_statistics_theory, smoothed_noise
+from companion.widgets._render import WRAP, explore, figure_png, figure_width, show_png, use_static
 
 __all__ = ["BatchStatSample", "batch_stat_sample", "draw_sample", "batch_stat_grid", "batch_stat_widget"]
 
@@ -206,7 +206,7 @@ class _BatchStatWidget:
         self.picture = W.Image(format="png")
         self.text = W.HTML()
         self.fig = Figure(figsize=(9.0, 2.0), dpi=72)
-        self.canvas = FigureCanvasAgg(self.fig)
+        FigureCanvasAgg(self.fig)
         self.axes = self.fig.subplots(1, 2)
         self.fig.subplots_adjust(left=0.02, right=0.98, top=0.97, bottom=0.12, wspace=0.06)
         for ax in self.axes:
@@ -216,7 +216,7 @@ class _BatchStatWidget:
         self.last_update_s = float("nan")
         for w in (self.n, self.sigma):
             w.observe(self._on_change, names="value")
-        self.ui = W.VBox([W.HBox([self.n, self.sigma]), self.text, self.picture])
+        self.ui = W.VBox([W.HBox([self.n, self.sigma], layout=W.Layout(**WRAP)), self.text, self.picture])
         self.ui.controller = self
         self.update()
 
@@ -224,8 +224,6 @@ class _BatchStatWidget:
         self.update()
 
     def update(self) -> None:
-        from PIL import Image
-
         t0 = time.perf_counter()
         self.sample = batch_stat_sample(self.n.value, float(self.sigma.value), seed=self.seed)
         if self._art is None:  # first draw builds the artists; later updates only move their data
@@ -235,17 +233,28 @@ class _BatchStatWidget:
         left, right = _titles(self.sample)
         self.text.value = (f"<small><b>left</b> (blue; black: theory, red: true mean 0): {left}<br>"
                            f"<b>right</b> (orange; black: theory, red: true variance 1): {right}</small>")
-        self.canvas.draw()
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(buf, format="png", compress_level=1)
-        self.picture.value = buf.getvalue()
+        show_png(self.picture, figure_png(self.fig, close=False), figure_width(self.fig))
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        left, right = _titles(self.sample)
+        return [f"Histograms over many batches of N = {self.n.value} images smoothed with s = "
+                f"{float(self.sigma.value):g} voxels, against the theory: the batch mean, {left}; "
+                f"the batch variance, {right}"]
 
-def batch_stat_widget(*, seed: int = 0):
+
+STATIC_NS = (1, 2, 4, 8, 16)
+
+
+def batch_stat_widget(*, seed: int = 0, static: bool | None = None):
     """The interactive view: an ipywidgets box to display.
 
     ``box.controller`` holds the controls (``n``, ``sigma``), the last :class:`BatchStatSample`
-    as ``sample``, and ``last_update_s``.
+    as ``sample``, and ``last_update_s``. With ``static=True`` (default:
+    :func:`companion.widgets.static_pages`, true in the book build) a static explorer instead:
+    the batch sizes ``STATIC_NS`` by every smoothing, switched in the browser without a kernel.
     """
-    return _BatchStatWidget(seed).ui
+    w = _BatchStatWidget(seed)
+    if not use_static(static):
+        return w.ui
+    return explore(w, {"n": STATIC_NS, "sigma": list(w.sigma.options)})
