@@ -69,3 +69,12 @@ def test_gallery_has_one_panel_per_setting():
     fig = voxel_grid_gallery([dict(spacing_d=1.0, spacing_w=1.0), dict(spacing_d=3.0, spacing_w=0.5)], ncols=2)
     assert len(fig.axes) == 2 and "3.0 mm (d)" in fig.axes[0].get_title()
     plt.close(fig)
+
+
+def test_static_explorer():
+    from _static_check import check_static
+
+    box = voxel_grid_widget(static=True)
+    r = check_static(box, alt_words=("Voxel grid of spacing", "kernel"))
+    assert r["combinations"] == 24
+    assert [w.description for w in box.controller.fixed] == ["s_w (mm)", "dilation"]

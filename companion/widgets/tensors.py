@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any, NamedTuple, Sequence
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from companion._validation import as_int, as_positive_float
 from companion.geometry import index_to_world, kernel_extent
+from companion.widgets._render import WRAP, explore, figure_png, figure_width, show_png, use_static
 
 __all__ = ["VoxelGrid", "voxel_grid", "draw_voxel_grid", "voxel_grid_gallery", "voxel_grid_widget",
            "plane_direction"]
@@ -183,7 +183,7 @@ class _VoxelGridWidget:
         for w in (self.spacing_d, self.spacing_w, self.angle, self.kernel, self.dilation):
             w.observe(self._on_change, names="value")
         self.ui = W.HBox([W.VBox([self.spacing_d, self.spacing_w, self.angle, self.kernel, self.dilation]),
-                          self.picture])
+                          self.picture], layout=W.Layout(**WRAP))
         self.ui.controller = self  # the sliders and state, reachable from the box
         self.update()
 
@@ -213,17 +213,27 @@ class _VoxelGridWidget:
             self.ax.set_xlim(lo[0] - pad, hi[0] + pad)
             self.ax.set_ylim(lo[1] - pad, hi[1] + pad)
             self.ax.set_title(f"kernel: {g.extent_mm[0]:.1f} mm (d) × {g.extent_mm[1]:.1f} mm (w)", fontsize=8)
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png")
-        self.picture.value = buf.getvalue()
+        show_png(self.picture, figure_png(self.fig, close=False), figure_width(self.fig))
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        g = self.grid
+        return [f"Voxel grid of spacing {self.spacing_d.value:g} mm (d) by {self.spacing_w.value:g} mm (w), plane "
+                f"tilted {self.angle.value:g}°, with a {self.kernel.value}×{self.kernel.value} kernel of dilation "
+                f"{self.dilation.value} drawn on it: it covers {g.extent_mm[0]:.1f} mm (d) × {g.extent_mm[1]:.1f} mm (w)"]
 
-def voxel_grid_widget():
+
+STATIC_GRID = {"spacing_d": (0.7, 2.0, 5.0), "angle": (0.0, 15.0, 30.0, 45.0), "kernel": (3, 5)}
+
+
+def voxel_grid_widget(*, static: bool | None = None):
     """The interactive voxel grid: an ipywidgets box to display.
 
     ``box.controller`` holds the sliders (``spacing_d``, ``spacing_w``, ``angle``, ``kernel``,
     ``dilation``), ``grid`` (the last :class:`VoxelGrid`) and ``last_update_s`` (the time the last
-    update took).
+    update took). With ``static=True`` (default: :func:`companion.widgets.static_pages`, true in
+    the book build) a static explorer over ``STATIC_GRID`` instead (the in-plane spacing and the
+    dilation shown disabled at their start values), switched in the browser without a kernel.
     """
-    return _VoxelGridWidget().ui
+    w = _VoxelGridWidget()
+    return explore(w, STATIC_GRID) if use_static(static) else w.ui
