@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from companion.exercises._engine import Exercise, Misconception, register
-from companion.normalization import (batch_norm, effective_sample_size, instance_norm, sample_patches,
-                                     update_running_stats)
+from companion.batch_statistics import effective_sample_size, sample_patches
+from companion.normalization import batch_norm, instance_norm, update_running_stats
 
 _EPS = 1e-5
 

@@ -12,7 +12,7 @@ Three problems, each in a medical setting and each solved with companion code:
 * model properties: shift equivariance of a small network on a phantom, measured with
   :func:`companion.convolution.correlate` and :func:`companion.pooling.max_pool`; the batch size
   that makes batch norm's mean precise enough for correlated 3-D maps
-  (:func:`companion.normalization.effective_sample_size`); the ECE of a handful of voxels that
+  (:func:`companion.batch_statistics.effective_sample_size`); the ECE of a handful of voxels that
   the reader bins first (:func:`companion.calibration.expected_calibration_error`).
 
 No torch at import time or in ``solve``; ``tests/test_exercises_practice.py`` checks the answers
@@ -26,11 +26,11 @@ import math
 import numpy as np
 
 from companion import layers
+from companion.batch_statistics import effective_sample_size
 from companion.calibration import expected_calibration_error, maximum_calibration_error
 from companion.convolution import conv_transpose, correlate, correlate_backward
 from companion.exercises._engine import Exercise, Misconception, register
 from companion.geometry import tensor_nbytes
-from companion.normalization import effective_sample_size
 from companion.pooling import max_pool
 from companion.unet import make_plan, plan_layers, plan_parameters
 
