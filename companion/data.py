@@ -36,6 +36,7 @@ from companion._validation import as_bool, as_int, as_positive_float
 __all__ = [
     "BRAIN_LABELS",
     "ImageSlice",
+    "load_brain_probabilities",
     "load_brain_tissue",
     "load_ct_series",
     "load_ct_slice",
@@ -684,6 +685,7 @@ def load_nifti_example() -> tuple[np.ndarray, np.ndarray]:
 
 BRAIN_LABELS = ("background", "CSF", "grey matter", "white matter")
 _BRAIN_CACHE: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_BRAIN_PROBS: dict[int, np.ndarray] = {}
 
 
 def load_brain_tissue(resolution: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -747,12 +749,61 @@ def load_brain_tissue(resolution: int = 2) -> tuple[np.ndarray, np.ndarray, np.n
         brain = load_mni152_brain_mask(resolution=resolution).get_fdata() > 0
         inside = ndimage.binary_fill_holes(brain)
         csf = np.clip(1.0 - gm - wm, 0.0, None)
-        labels = np.where(inside, 1 + np.argmax(np.stack([csf, gm, wm]), axis=0), 0)
+        probs = np.stack([csf, gm, wm]) * inside
+        labels = np.where(inside, 1 + np.argmax(probs, axis=0), 0)
         t1 = np.clip(t1_img.get_fdata(), 0.0, None)
         t1 = t1 / t1.max()
         # nibabel's (i, j, k) -> the book's (d, h, w): reverse the axes
         _BRAIN_CACHE[resolution] = (np.ascontiguousarray(t1.T, dtype=np.float32),
                                     np.ascontiguousarray(labels.T, dtype=np.int64),
                                     np.array(t1_img.affine, dtype=np.float64))
+        _BRAIN_PROBS[resolution] = np.ascontiguousarray(probs.transpose(0, 3, 2, 1), dtype=np.float32)
     t1, labels, affine = _BRAIN_CACHE[resolution]
     return t1.copy(), labels.copy(), affine.copy()
+
+
+def load_brain_probabilities(resolution: int = 2) -> np.ndarray:
+    """The tissue probability maps behind :func:`load_brain_tissue`'s labels: CSF, grey, white matter.
+
+    Inside the intracranial mask: nilearn's grey- and white-matter maps and the CSF probability
+    ``1 - p_GM - p_WM`` (clipped at 0); 0 outside. ``labels == 1 + argmax(probs, axis=0)``
+    inside the mask (the labels are taken in float64; stored as float32, a few exact near-ties
+    may round either way). A voxel whose largest probability is well below 1 holds a mixture of
+    tissues (partial volume).
+
+    Parameters
+    ----------
+    resolution : int, default 2
+        1 or 2 (mm), as in :func:`load_brain_tissue`.
+
+    Returns
+    -------
+    ndarray of float32
+        Channel 0 CSF, 1 grey matter, 2 white matter, in the book's ``(d, h, w)`` order.
+
+    Shapes
+    ------
+    result : (3, D, H, W), the spatial shape of :func:`load_brain_tissue`'s arrays
+
+    Raises
+    ------
+    ValueError
+        If `resolution` is not 1 or 2.
+
+    References
+    ----------
+    fonov2011mni
+
+    Examples
+    --------
+    >>> p = load_brain_probabilities()
+    >>> p.shape, p.dtype
+    ((3, 95, 117, 99), dtype('float32'))
+    """
+    if isinstance(resolution, bool) or resolution not in (1, 2):
+        raise ValueError(f"resolution: expected 1 or 2 (mm), got {resolution!r}")
+    resolution = int(resolution)
+    if resolution not in _BRAIN_PROBS:
+        _BRAIN_CACHE.pop(resolution, None)
+        load_brain_tissue(resolution)
+    return _BRAIN_PROBS[resolution].copy()

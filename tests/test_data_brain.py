@@ -70,3 +70,26 @@ def test_copies_are_returned(brain):
 def test_bad_resolution(resolution):
     with pytest.raises(ValueError, match=r"^resolution: expected 1 or 2"):
         load_brain_tissue(resolution)
+
+
+def test_probabilities_are_nilearns_maps_and_give_the_labels(brain):
+    """load_brain_probabilities: nilearn's GM/WM maps (oracle), CSF = 1 - GM - WM, argmax = labels."""
+    from nilearn.datasets import load_mni152_gm_template, load_mni152_wm_template
+
+    from companion.data import load_brain_probabilities
+    _, labels, _ = brain
+    p = load_brain_probabilities(2)
+    assert p.shape == (3,) + labels.shape and p.dtype == np.float32
+    inside = labels > 0
+    gm = load_mni152_gm_template(resolution=2).get_fdata().T
+    wm = load_mni152_wm_template(resolution=2).get_fdata().T
+    np.testing.assert_allclose(p[1][inside], gm[inside], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(p[2][inside], wm[inside], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(p[0][inside], np.clip(1 - gm - wm, 0, None)[inside], atol=1e-6)
+    assert np.all(p[:, ~inside] == 0)
+    top2 = np.sort(p[:, inside], axis=0)[-2:]
+    clear = top2[1] - top2[0] > 1e-6        # float32 rounding may flip exact float64 near-ties
+    assert clear.mean() > 0.999
+    np.testing.assert_array_equal((1 + np.argmax(p[:, inside], axis=0))[clear], labels[inside][clear])
+    with pytest.raises(ValueError, match=r"^resolution: expected 1 or 2"):
+        load_brain_probabilities(3)
