@@ -62,3 +62,24 @@ def test_gallery_uses_the_ct_slice():
     fig = receptive_field_gallery([dict(levels=2)], ncols=1)
     assert len(fig.axes) == 1 and "RF" in fig.axes[0].get_title()
     plt.close(fig)
+
+
+def test_static_explorer():
+    from _static_check import check_static
+
+    box = receptive_field_widget(static=True)
+    r = check_static(box, alt_words=("CT slice", "receptive field"))
+    assert r["combinations"] == 30
+    assert [w.description for w in box.controller.fixed] == ["convs per level", "dilation"]
+
+
+def test_encoder_layers_is_the_unet_plan_with_dilation():
+    from companion.unet import make_plan, plan_layers, plan_receptive_field
+    from companion.layers import receptive_field
+
+    for levels, convs, k in ((1, 1, 3), (3, 2, 3), (4, 3, 5)):
+        plan = make_plan([k] * levels, [2] * (levels - 1), 8, convs=convs, dims=1)
+        assert [(a, b) for a, b, _ in encoder_layers(levels, convs, k)] == plan_layers(plan, 0)
+        assert receptive_field([(a, b) for a, b, _ in encoder_layers(levels, convs, k)]) == plan_receptive_field(plan)[0]
+    assert encoder_layers(2, 1, 3, 2) == [(3, 1, 2), (2, 2, 1), (3, 1, 2)]
+    assert encoder_layers(3, 1, 3, pool=False) == [(3, 1, 1)] * 3

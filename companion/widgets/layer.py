@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any, NamedTuple, Sequence
 
@@ -21,6 +20,8 @@ import numpy as np
 from companion._validation import as_float_array, as_int
 from companion.geometry import index_to_world
 from companion.layers import receptive_field_curve
+from companion.unet import make_plan, plan_layers
+from companion.widgets._render import WRAP, explore, figure_png, figure_width, show_png, use_static
 
 __all__ = ["RFView", "encoder_layers", "receptive_field_view", "draw_receptive_field",
            "receptive_field_gallery", "receptive_field_widget"]
@@ -54,6 +55,9 @@ def encoder_layers(levels: int = 4, convs_per_level: int = 2, kernel: int = 3, d
     """A U-Net-like encoder along one axis: per level, `convs_per_level` convolutions (stride 1),
     then (except after the last level, and if `pool`) a 2×2 pooling of stride 2.
 
+    The layer list is the U-Net plan's (:func:`companion.unet.plan_layers` of a one-axis
+    :func:`companion.unet.make_plan`), with the dilation added to the convolutions.
+
     Examples
     --------
     >>> encoder_layers(2, 2, 3)
@@ -65,11 +69,8 @@ def encoder_layers(levels: int = 4, convs_per_level: int = 2, kernel: int = 3, d
     d = as_int(dilation, "dilation", minimum=1)
     if not isinstance(pool, (bool, np.bool_)):
         raise TypeError(f"pool: expected a bool, got {type(pool).__name__}")
-    out: list[tuple[int, int, int]] = []
-    for level in range(levels):
-        out += [(k, 1, d)] * convs
-        if pool and level < levels - 1:
-            out.append((2, 2, 1))
+    plan = make_plan([k] * levels, [2] * (levels - 1), 8, convs=convs, dims=1)
+    out = [(size, stride, d if stride == 1 else 1) for size, stride in plan_layers(plan, 0) if pool or stride == 1]
     return out
 
 
@@ -223,7 +224,7 @@ class _RFWidget:
         for w in (self.levels, self.convs, self.kernel, self.dilation, self.pool):
             w.observe(self._on_change, names="value")
         self.ui = W.HBox([W.VBox([self.levels, self.convs, self.kernel, self.dilation, self.pool]),
-                          self.picture])
+                          self.picture], layout=W.Layout(**WRAP))
         self.ui.controller = self
         self.update()
 
@@ -253,19 +254,34 @@ class _RFWidget:
             self._line.set_data(np.arange(len(v.rf)), v.rf_mm[:, 1])
             self.ax_curve.relim()
             self.ax_curve.autoscale_view()
-        buf = io.BytesIO()
-        self.fig.savefig(buf, format="png")
-        self.picture.value = buf.getvalue()
+        show_png(self.picture, figure_png(self.fig, close=False), figure_width(self.fig))
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        v = self.view
+        pool = "with" if self.pool.value else "without"
+        return [f"A CT slice with the squares seen by an encoder of {self.levels.value} levels of "
+                f"{self.convs.value} convolutions (kernel {self.kernel.value}, dilation {self.dilation.value}) "
+                f"{pool} 2×2 pooling, and the receptive field after each layer: {len(v.layers)} layers see "
+                f"{v.rf[-1]} px = {v.rf_mm[-1, 1]:.0f} mm"]
 
-def receptive_field_widget(image=None, spacing=None, origin=None):
+
+STATIC_GRID = {"levels": (1, 2, 3, 4, 5), "kernel": (3, 5, 7), "pool": (True, False)}
+
+
+def receptive_field_widget(image=None, spacing=None, origin=None, *, static: bool | None = None):
     """The interactive receptive field on a CT slice: an ipywidgets box to display.
 
     ``box.controller`` holds the controls (``levels``, ``convs``, ``kernel``, ``dilation``,
-    ``pool``), ``view`` (the last :class:`RFView`) and ``last_update_s``.
+    ``pool``), ``view`` (the last :class:`RFView`) and ``last_update_s``. With ``static=True``
+    (default: :func:`companion.widgets.static_pages`, true in the book build) a static explorer
+    over ``STATIC_GRID`` instead (convolutions per level and dilation shown disabled at their
+    start values), switched in the browser without a kernel.
     """
     if image is None:
         image, spacing, origin = _ct()
     image = as_float_array(image, "image", ndim=2)
-    return _RFWidget(image, spacing, origin).ui
+    w = _RFWidget(image, spacing, origin)
+    if not use_static(static):
+        return w.ui
+    return explore(w, STATIC_GRID, fmt=lambda v: ("yes" if v else "no") if isinstance(v, bool) else str(v))
