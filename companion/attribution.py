@@ -2,8 +2,8 @@
 
 An attribution map (saliency, SmoothGrad, Integrated Gradients, Grad-CAM, occlusion; computed by
 :mod:`companion.explain`) gives every pixel of an image a number. When the image holds a lesion
-whose mask we know — because we inserted it (:mod:`companion.lesions`) — two numbers say whether
-the map points at it:
+whose mask we know — because we inserted it (:mod:`companion.lesions`; :func:`lesion_patches`
+builds such a set from a real T1 brain) — two numbers say whether the map points at it:
 
 - :func:`pointing_game` — does the map's largest value lie on the lesion (within `tolerance`
   pixels)? Zhang et al. 2018; the mean over images is the pointing-game accuracy.
@@ -22,13 +22,138 @@ References: zhang2018topdown, adebayo2018sanity.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from companion._validation import as_float_array, as_real
 
-__all__ = ["pointing_game", "attribution_inside", "map_similarity"]
+__all__ = ["LesionPatches", "lesion_patches", "pointing_game", "attribution_inside", "map_similarity"]
+
+TRAIN_SLICES = tuple(range(32, 50))   # axial slices (2 mm) of the MNI152 T1 for training ...
+TEST_SLICES = tuple(range(53, 63))    # ... and for testing, 6 mm apart: no near-duplicate slices
+
+
+@dataclass(frozen=True)
+class LesionPatches:
+    """A truth-known classification set: ``images (N, 1, S, S)`` float32, ``labels (N,)`` (1 = a
+    lesion was inserted), ``lesions (N, S, S)`` bool (the inserted lesion's pixels; all False for a
+    negative) and ``marker (N, S, S)`` bool (the pixels of the spurious tag; all False without)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    lesions: np.ndarray
+    marker: np.ndarray
+
+
+def lesion_patches(n: int, *, size: int = 32, split: str = "train", contrast: float = -0.3,
+                   radius: tuple[float, float] = (1.5, 3.0), noise: float = 0.03, marker: str = "none",
+                   marker_size: int = 3, seed: int = 0) -> LesionPatches:
+    """Patches of a real T1 brain (MNI152, 2 mm), half of them with one inserted white-matter lesion.
+
+    Each patch is a ``size × size`` crop of an axial slice of :func:`companion.data.load_brain_tissue`
+    (training slices 32–49 or test slices 53–62: `split`), centred on a random white-matter pixel
+    at least ``radius[1] + 1`` pixels deep inside the white matter,
+    flipped left–right at random. Exactly ``n // 2`` patches (chosen at random) get one lesion from
+    :func:`companion.lesions.insert_lesions` inside the patch's white matter, with the given
+    `contrast` (negative: darker than white matter, as a T1 "black hole") and `radius`; the label is
+    1 for those and 0 for the others. Gaussian noise of standard deviation `noise` is added last.
+
+    `marker` puts a bright square tag (value 1.0, ``marker_size`` pixels, in the top-left corner)
+    on some patches: ``"positives"`` on every positive (a spurious cue perfectly correlated with
+    the label, like a hospital's text tag or a ruler), ``"negatives"`` on every negative (the
+    correlation reversed), ``"none"`` nowhere.
+
+    Parameters
+    ----------
+    n : int
+        Number of patches (>= 2).
+    size : int, default 32
+        Patch side in pixels (8 to 64, divisible by 4).
+    split : {"train", "test"}
+    contrast : float, default -0.3
+    radius : (float, float), default (1.5, 3.0)
+        Range of the lesion radius in pixels.
+    noise : float, default 0.03
+    marker : {"none", "positives", "negatives"}
+    marker_size : int, default 3
+    seed : int, default 0
+
+    Returns
+    -------
+    LesionPatches
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad numbers or choices, naming the argument.
+
+    Examples
+    --------
+    >>> d = lesion_patches(4, size=16, seed=1)            # doctest: +SKIP
+    >>> d.images.shape, int(d.labels.sum()), bool(d.lesions[d.labels == 1].any())   # doctest: +SKIP
+    ((4, 1, 16, 16), 2, True)
+    """
+    from scipy import ndimage
+
+    from companion._validation import as_choice, as_int
+    from companion.lesions import insert_lesions
+
+    n = as_int(n, "n", minimum=2)
+    size = as_int(size, "size", minimum=8)
+    if size > 64 or size % 4:
+        raise ValueError(f"size: expected a multiple of 4 between 8 and 64, got {size}")
+    split = as_choice(split, "split", ("train", "test"))
+    contrast = as_real(contrast, "contrast")
+    noise = as_real(noise, "noise")
+    if noise < 0:
+        raise ValueError(f"noise: expected a standard deviation >= 0, got {noise}")
+    marker = as_choice(marker, "marker", ("none", "positives", "negatives"))
+    marker_size = as_int(marker_size, "marker_size", minimum=1)
+    seed = as_int(seed, "seed", minimum=0)
+    t1, tissue, _ = _brain()
+    rng = np.random.default_rng(seed)
+    slices = TRAIN_SLICES if split == "train" else TEST_SLICES
+    half = size // 2
+    labels = np.zeros(n, np.int64)
+    labels[rng.permutation(n)[: n // 2]] = 1
+    images = np.empty((n, 1, size, size), np.float32)
+    lesions = np.zeros((n, size, size), bool)
+    tags = np.zeros((n, size, size), bool)
+    for i in range(n):
+        d = int(rng.choice(slices))
+        wm = tissue[d] == 3
+        deep = ndimage.distance_transform_edt(wm) >= radius[1] + 1   # room for a lesion around the centre
+        rows, cols = np.nonzero(deep[half:-half, half:-half])
+        j = int(rng.integers(len(rows)))
+        r, c = rows[j] + half, cols[j] + half
+        crop = t1[d, r - half:r + half, c - half:c + half].astype(np.float64)
+        region = wm[r - half:r + half, c - half:c + half]
+        if rng.random() < 0.5:
+            crop, region = crop[:, ::-1].copy(), region[:, ::-1].copy()
+        if labels[i]:
+            ins = insert_lesions(crop, region, 1, radius=tuple(radius), contrast=contrast,
+                                 seed=int(rng.integers(2**31)))
+            crop, lesions[i] = ins.image, ins.labels > 0
+        crop = crop + rng.normal(0.0, noise, crop.shape) if noise > 0 else crop
+        if (marker == "positives" and labels[i]) or (marker == "negatives" and not labels[i]):
+            crop[:marker_size, :marker_size] = 1.0
+            tags[i, :marker_size, :marker_size] = True
+        images[i, 0] = crop
+    return LesionPatches(images, labels, lesions, tags)
+
+
+_BRAIN: list = []
+
+
+def _brain() -> tuple:
+    """The MNI152 T1 and tissue labels at 2 mm, loaded once per process (about 3 s)."""
+    if not _BRAIN:
+        from companion.data import load_brain_tissue
+
+        _BRAIN.append(load_brain_tissue(2))
+    return _BRAIN[0]
 
 
 def _as_maps(attribution: Any, mask: Any) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -62,3 +62,22 @@ BAD = [
 def test_bad_calls(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_lesion_patches_hold_what_they_say():
+    from companion.attribution import lesion_patches
+
+    d = lesion_patches(12, size=24, contrast=0.4, marker="positives", seed=3)
+    assert d.images.shape == (12, 1, 24, 24) and d.images.dtype == np.float32
+    assert d.labels.sum() == 6 and set(np.unique(d.labels)) == {0, 1}
+    assert all(d.lesions[i].any() == bool(d.labels[i]) for i in range(12))        # a lesion exactly in the positives
+    assert all(d.marker[i].any() == bool(d.labels[i]) for i in range(12))         # the tag too
+    assert np.all(d.images[:, 0][d.marker] == 1.0)
+    again = lesion_patches(12, size=24, contrast=0.4, marker="positives", seed=3)
+    np.testing.assert_array_equal(again.images, d.images)                         # seeded
+    clean = lesion_patches(12, size=24, contrast=0.4, noise=0.0, marker="negatives", seed=3)
+    assert all(clean.marker[i].any() != bool(clean.labels[i]) for i in range(12))
+    with pytest.raises(ValueError, match=r"^size: expected a multiple of 4"):
+        lesion_patches(4, size=30)
+    with pytest.raises(ValueError, match=r"^marker: expected one of"):
+        lesion_patches(4, marker="ruler")
