@@ -81,7 +81,7 @@ def test_slice_grid_static_view(case):
 
 def test_slice_viewer_reacts_to_controls(case):
     ui = slice_viewer(*case)
-    state = ui._companion
+    state = ui.controller
     assert state.result.index == 3 and state.index.max == 5
     before = state.pictures["errors"].value
     state.opacity.value = 1.0
@@ -92,3 +92,16 @@ def test_slice_viewer_reacts_to_controls(case):
     assert "n/a" in state.caption.value
     state.index.value = 2
     assert state.result.tp == 20 and "Dice 0.800" in state.caption.value
+
+
+def test_static_explorer(case):
+    from _static_check import check_static
+
+    box = slice_viewer(*case, static=True)
+    r = check_static(box, alt_words=("opacity",))
+    assert box.controller.values["index"] == [0, 1, 2, 3, 4, 5]          # 6 slices: all of them
+    assert r["combinations"] == 6 * 3 and r["images"] == 4 * 18
+    assert all("image-rendering:pixelated" in leaf.value for leaf in box.controller.leaves)
+    flat = slice_viewer(case[0][3], case[1][3], case[2][3], static=True)
+    assert check_static(flat)["combinations"] == 3
+    assert [w.description for w in flat.controller.fixed] == ["slice"]

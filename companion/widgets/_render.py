@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["figure_png", "figure_width", "sharpen", "array_png", "show_png", "png_html", "static_explorer", "explore",
+__all__ = ["figure_png", "figure_width", "sharpen", "array_png", "show_png", "show_array", "png_html", "static_explorer", "explore",
            "static_pages", "use_static", "Explorer", "explorer_report", "STATIC_ENV", "WRAP"]
 
 STATIC_ENV = "COMPANION_STATIC_WIDGETS"
@@ -64,7 +64,9 @@ def _encode(rgb: np.ndarray, compact: bool) -> bytes:
 
     im = Image.fromarray(np.ascontiguousarray(rgb))
     buffer = io.BytesIO()
-    if compact:       # a palette of 256 colours: a third of the bytes, no visible change on a plot
+    if compact and rgb.ndim == 3 and (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+        Image.fromarray(np.ascontiguousarray(rgb[..., 0])).save(buffer, format="png", optimize=True)  # grey
+    elif compact:     # a palette of 256 colours: a third of the bytes, no visible change on a plot
         im.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(
             buffer, format="png", optimize=True)
     else:             # fast, for live updates
@@ -149,11 +151,28 @@ def show_png(picture: Any, png: bytes, width: int) -> None:
         picture.layout.height = "auto"
 
 
-def png_html(png: bytes, *, alt: str, width: int | None = None) -> str:
-    """An ``<img>`` element holding `png` inline (base64), with alt text and a CSS width."""
+def show_array(picture: Any, rgb: Any, scale: int = 1) -> None:
+    """Show an image array in the ``ipywidgets.Image`` `picture`, each pixel `scale` CSS pixels wide.
+
+    The live picture holds the array enlarged ``2 × scale`` times (sharp at device-pixel ratio 2);
+    the array itself is kept on the widget, so that a static explorer stores it once, unenlarged,
+    and lets the browser enlarge it without smoothing (``image-rendering: pixelated``).
+    """
+    a = np.asarray(rgb)
+    if a.dtype != np.uint8:
+        a = (np.clip(a, 0, 1) * 255).astype(np.uint8)
+    show_png(picture, array_png(a, scale), a.shape[1] * int(scale))
+    picture._companion_pixels = a
+
+
+def png_html(png: bytes, *, alt: str, width: int | None = None, pixelated: bool = False) -> str:
+    """An ``<img>`` element holding `png` inline (base64), with alt text and a CSS width
+    (`pixelated`: enlarged without smoothing, for an image array shown larger than its pixels)."""
     if not isinstance(alt, str) or not alt.strip():
         raise ValueError("alt: expected a non-empty description of the image")
-    style = f' style="width:{int(width)}px;max-width:100%;height:auto"' if width else ' style="max-width:100%;height:auto"'
+    extra = "image-rendering:pixelated;" if pixelated else ""
+    style = (f' style="width:{int(width)}px;max-width:100%;height:auto;{extra}"' if width
+             else f' style="max-width:100%;height:auto;{extra}"')
     data = base64.b64encode(png).decode("ascii")
     alt = alt.replace('"', "&quot;").replace("<", "&lt;")
     return f'<img src="data:image/png;base64,{data}" alt="{alt}"{style}>'
@@ -318,9 +337,12 @@ def _view_html(w: Any, alts: list, out: list) -> str:
             raise ValueError("alt_texts: fewer alt texts than pictures in the widget")
         alt = alts.pop(0)
         out.append(alt)
-        rgb = np.asarray(Image.open(io.BytesIO(w.value)).convert("RGB"))
         width = w.layout.width
         css = int(width[:-2]) if isinstance(width, str) and width.endswith("px") else None
+        pixels = getattr(w, "_companion_pixels", None)
+        if pixels is not None:      # an image array: stored once, enlarged by the browser
+            return png_html(_encode(pixels, True), alt=alt, width=css, pixelated=True)
+        rgb = np.asarray(Image.open(io.BytesIO(w.value)).convert("RGB"))
         return png_html(_encode(rgb, True), alt=alt, width=css)
     if isinstance(w, (widgets.HTML, widgets.HTMLMath, widgets.Label)):
         return f"<div>{w.value}</div>" if w.value else ""

@@ -14,13 +14,13 @@ Three layers, from pure to interactive:
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
 from companion._validation import as_float_array, as_int
+from companion.widgets._render import WRAP, explore, show_array, use_static
 
 __all__ = ["SliceViews", "slice_views", "slice_grid", "slice_viewer", "PANELS", "COLOURS"]
 
@@ -173,17 +173,6 @@ def slice_grid(image: Any, truth: Any, pred: Any, indices: Sequence[int] | None 
     return fig
 
 
-def _png(rgb: np.ndarray, scale: int) -> bytes:
-    from PIL import Image
-
-    a = (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-    if scale > 1:
-        a = a.repeat(scale, axis=0).repeat(scale, axis=1)
-    buf = io.BytesIO()
-    Image.fromarray(a).save(buf, format="png", compress_level=1)
-    return buf.getvalue()
-
-
 class _SliceViewer:
     """Controls, pictures and the last :class:`SliceViews`; ``.ui`` is the ipywidgets box."""
 
@@ -205,8 +194,9 @@ class _SliceViewer:
         for w in (self.index, self.opacity):
             w.observe(lambda change: self.update(), names="value")
         panels = [W.VBox([W.HTML(f"<small>{name}</small>"), self.pictures[name]]) for name in PANELS]
-        self.ui = W.VBox([W.HBox([self.index, self.opacity]), W.HBox(panels), self.caption])
-        self.ui._companion = self
+        self.ui = W.VBox([W.HBox([self.index, self.opacity], layout=W.Layout(**WRAP)),
+                          W.HBox(panels, layout=W.Layout(**WRAP)), self.caption])
+        self.ui.controller = self
         self.update()
 
     def update(self) -> None:
@@ -215,7 +205,7 @@ class _SliceViewer:
         v = slice_views(self.image, self.truth, self.pred, self.index.value if self.image.ndim == 3 else None,
                         axis=self.axis, opacity=float(self.opacity.value), window=self._window)
         for name in PANELS:
-            self.pictures[name].value = _png(v.pictures[name], self._scale)
+            show_array(self.pictures[name], v.pictures[name], self._scale)
         dice = "n/a (no foreground)" if np.isnan(v.dice) else f"{v.dice:.3f}"
         self.caption.value = (f"<small>slice {v.index}: Dice {dice}; true positives {v.tp}, "
                               f"<span style='color:#d00'>false positives {v.fp}</span>, "
@@ -223,8 +213,21 @@ class _SliceViewer:
         self.result = v
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        v = self.result
+        where = f"Slice {v.index}" if self.image.ndim == 3 else "The image"
+        say = {"image": "in grey", "ground truth": "with the true lesion mask overlaid",
+               "prediction": "with the predicted mask overlaid",
+               "errors": f"with the errors overlaid: {v.tp} true positive pixels in green, {v.fp} false "
+                         f"positives in red, {v.fn} false negatives in blue"}
+        return [f"{where} {say[name]} (opacity {float(self.opacity.value):.2f})" for name in PANELS]
 
-def slice_viewer(image: Any, truth: Any, pred: Any, *, axis: int = 0):
+
+STATIC_SLICES = 8
+STATIC_OPACITIES = (0.25, 0.5, 1.0)
+
+
+def slice_viewer(image: Any, truth: Any, pred: Any, *, axis: int = 0, static: bool | None = None):
     """An ipywidgets slice viewer: image, ground truth, prediction and errors, with an opacity slider.
 
     Parameters
@@ -237,13 +240,24 @@ def slice_viewer(image: Any, truth: Any, pred: Any, *, axis: int = 0):
     Returns
     -------
     ipywidgets.VBox
-        The UI; its attribute ``_companion`` holds the state: ``.index`` and ``.opacity`` (the
+        The UI; its attribute ``controller`` holds the state: ``.index`` and ``.opacity`` (the
         sliders; set their ``.value``), ``.result`` (the last :class:`SliceViews`) and
-        ``.last_update_s``.
+        ``.last_update_s``. With ``static=True`` (default: :func:`companion.widgets.static_pages`,
+        true in the book build) a static explorer instead: ``STATIC_SLICES`` slices spread over
+        the volume (the middle one included) at the opacities ``STATIC_OPACITIES``, switched in the
+        browser without a kernel.
     """
     img, t, p = _check(image, truth, pred)
     if img.ndim == 3:
         axis = as_int(axis, "axis")
         if not 0 <= axis < 3:
             raise ValueError(f"axis: expected 0, 1 or 2 for a volume, got {axis}")
-    return _SliceViewer(img, t, p, axis).ui
+    w = _SliceViewer(img, t, p, axis)
+    if not use_static(static):
+        return w.ui
+    grid: dict = {"opacity": STATIC_OPACITIES}
+    if img.ndim == 3:
+        n = img.shape[axis]
+        picks = np.unique(np.linspace(0, n - 1, min(n, STATIC_SLICES - 1)).round().astype(int))
+        grid = {"index": sorted({int(i) for i in picks} | {n // 2}), **grid}
+    return explore(w, grid)
