@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import numerical_vjp, relative_error  # the one centred-difference oracle
 import companion.convolution as conv_module
 from companion.convolution import (
     convolve,
@@ -223,20 +224,7 @@ def test_correlation_is_not_commutative_on_a_hand_case():
 # Backward
 # ---------------------------------------------------------------------------------------------
 
-def numerical_vjp(f, x, grad_out, h=1e-6):
-    """Centred-difference gradient of sum(grad_out * f(x)) with respect to x, in float64."""
-    x, grad = x.astype(np.float64), np.zeros(x.shape)
-    for i in np.ndindex(x.shape):
-        x_plus, x_minus = x.copy(), x.copy()
-        x_plus[i] += h
-        x_minus[i] -= h
-        grad[i] = np.sum(grad_out * (f(x_plus) - f(x_minus))) / (2 * h)
-    return grad
-
-
-def rel_error(analytic, numeric):
-    return float(np.max(np.abs(analytic - numeric)
-                        / np.maximum(1e-12, np.abs(analytic) + np.abs(numeric))))
+rel_error = relative_error  # elementwise: every entry of the gradient must agree
 
 
 GRAD_CASES = [  # small shapes: centred differences call correlate twice per entry

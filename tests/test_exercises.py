@@ -32,11 +32,34 @@ def test_check_accepts_reference_answer(exercise_id, learner):
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
-def test_exercise_is_deterministic_per_learner(exercise_id):
-    a = exercise(exercise_id, learner="ada")
-    b = exercise(exercise_id, learner="ada")
-    assert a.prompt == b.prompt
-    np.testing.assert_equal(answer(exercise_id, learner="ada"), answer(exercise_id, learner="ada"))
+def test_exercise_is_deterministic_per_learner(exercise_id, monkeypatch):
+    """The same learner gets the same numbers and reference each time they are computed anew.
+
+    The engine caches references per learner, so asking twice would only compare the cache with
+    itself: the cache is emptied before each computation, and NumPy's global generator is left in
+    a different state each time (a reference must not depend on it). For a function exercise the
+    reference is the oracle's outputs on the learner's test inputs.
+    """
+    from companion.exercises import _engine
+
+    ex = EXERCISES[exercise_id]
+
+    def fresh(global_seed):
+        monkeypatch.setattr(_engine, "_SOLVED", {})
+        np.random.seed(global_seed)
+        inst = exercise(exercise_id, learner="ada")
+        ref = (_engine._function_inputs(ex, "ada")[1:] if ex.kind == "function"
+               else answer(exercise_id, learner="ada"))
+        return inst.prompt, inst.params, ref
+
+    state = np.random.get_state()
+    try:
+        first, second = fresh(1), fresh(2)
+    finally:
+        np.random.set_state(state)
+    assert first[0] == second[0]
+    np.testing.assert_equal(first[1], second[1])
+    np.testing.assert_equal(first[2], second[2])
 
 
 def test_learners_get_different_numbers():

@@ -16,6 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import numerical_vjp  # the one centred-difference oracle
 from companion.exercises import EXERCISES, answer, check, exercise
 from companion.exercises.bank import practice
 from companion.layers import receptive_field
@@ -126,15 +127,7 @@ def test_bottleneck_layers_match_measured_receptive_field(depth):
 
 
 # ---------------------------------------------------------------- problem 2: gradients by hand
-def _numerical_grad(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Centred differences of the scalar f in float64."""
-    g = np.zeros_like(x, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        xp, xm = x.astype(np.float64), x.astype(np.float64)
-        xp[i] += h
-        xm[i] -= h
-        g[i] = (f(xp) - f(xm)) / (2 * h)
-    return g
+_numerical_grad = numerical_vjp  # centred differences of the scalar f in float64
 
 
 @pytest.mark.parametrize("learner", LEARNERS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import numerical_vjp, relative_error  # the one centred-difference oracle
 from companion.layers import (
     conv_bn_act, conv_bn_act_backward, conv_bn_act_forward, count_conv_parameters,
     receptive_field, receptive_field_curve,
@@ -81,18 +82,7 @@ def test_conv_bn_act_backward_matches_autograd(x_shape, w_shape, kwargs, activat
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-9, atol=1e-10)
 
 
-def numerical_vjp(f, x, grad_out, h=1e-6):
-    x, grad = x.astype(np.float64), np.zeros(x.shape)
-    for i in np.ndindex(x.shape):
-        xp, xm = x.copy(), x.copy()
-        xp[i] += h
-        xm[i] -= h
-        grad[i] = np.sum(grad_out * (f(xp) - f(xm))) / (2 * h)
-    return grad
-
-
-def rel_err(a, b):
-    return float(np.max(np.abs(a - b) / np.maximum(1e-12, np.abs(a) + np.abs(b))))
+rel_err = relative_error  # elementwise
 
 
 def test_conv_bn_act_backward_matches_centred_differences():

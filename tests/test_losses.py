@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import numerical_vjp, relative_error  # the one centred-difference oracle
 from companion.losses import (
     composite_loss,
     composite_loss_grad,
@@ -154,19 +155,11 @@ def test_cross_entropy_does_not_mutate():
 # gradients: centred differences, then autograd
 # ------------------------------------------------------------------------------------------
 
-def numerical_grad(f, x, h=1e-6):
-    """Centred-difference gradient of the scalar f(x) with respect to x, in float64."""
-    x, grad = x.astype(np.float64), np.zeros(x.shape)
-    for i in np.ndindex(x.shape):
-        x_plus, x_minus = x.copy(), x.copy()
-        x_plus[i] += h
-        x_minus[i] -= h
-        grad[i] = (f(x_plus) - f(x_minus)) / (2 * h)
-    return grad
+numerical_grad = numerical_vjp  # the scalar case: no grad_out
 
 
 def assert_grad_close(analytic, numeric, tol=1e-7):
-    err = np.linalg.norm(analytic - numeric) / max(1e-12, np.linalg.norm(analytic) + np.linalg.norm(numeric))
+    err = relative_error(analytic, numeric, kind="norm")
     assert err < tol, f"relative gradient error {err:.1e} exceeds {tol:.0e}"
 
 

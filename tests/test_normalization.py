@@ -8,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import numerical_vjp, relative_error  # the one centred-difference oracle
 import companion.normalization as norm_mod
 from companion.normalization import (
     BatchNorm, BNCache, batch_norm, batch_norm_backward, batch_norm_inference, group_norm,
@@ -80,20 +81,9 @@ def test_batch_norm_none_means_identity_affine():
 # Backward
 # ---------------------------------------------------------------------------------------------
 
-def numerical_vjp(f, x, grad_out, h=1e-5):
-    """Centred-difference gradient of sum(grad_out * f(x)) with respect to x, in float64."""
-    x, grad = x.astype(np.float64), np.zeros(x.shape)
-    for i in np.ndindex(x.shape):
-        x_plus, x_minus = x.copy(), x.copy()
-        x_plus[i] += h
-        x_minus[i] -= h
-        grad[i] = np.sum(grad_out * (f(x_plus) - f(x_minus))) / (2 * h)
-    return grad
-
-
 def rel_err(a, b):
     """Relative error of the whole gradient, ||a - b|| / (||a|| + ||b||): entries near 0 do not dominate."""
-    return np.linalg.norm(a - b) / max(1e-300, np.linalg.norm(a) + np.linalg.norm(b))
+    return relative_error(a, b, kind="norm")
 
 
 @pytest.mark.parametrize("shape", [
@@ -106,9 +96,9 @@ def test_batch_norm_backward_matches_centred_differences(shape):
     grad_y = np.random.default_rng(4).standard_normal(shape)
     _, cache = batch_norm(x, gamma, beta)
     gx, gg, gb = batch_norm_backward(grad_y, cache)
-    assert rel_err(gx, numerical_vjp(lambda v: batch_norm(v, gamma, beta)[0], x, grad_y)) < 1e-7
-    assert rel_err(gg, numerical_vjp(lambda v: batch_norm(x, v, beta)[0], gamma, grad_y)) < 1e-7
-    assert rel_err(gb, numerical_vjp(lambda v: batch_norm(x, gamma, v)[0], beta, grad_y)) < 1e-7
+    assert rel_err(gx, numerical_vjp(lambda v: batch_norm(v, gamma, beta)[0], x, grad_y, h=1e-5)) < 1e-7
+    assert rel_err(gg, numerical_vjp(lambda v: batch_norm(x, v, beta)[0], gamma, grad_y, h=1e-5)) < 1e-7
+    assert rel_err(gb, numerical_vjp(lambda v: batch_norm(x, gamma, v)[0], beta, grad_y, h=1e-5)) < 1e-7
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

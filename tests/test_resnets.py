@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import numerical_vjp  # the one centred-difference oracle
 from companion.models import PlainNet, ResidualNet
 from companion.models.resnets import layer_gradient_norms
 
@@ -54,18 +55,6 @@ def test_init_scale_and_seed():
     assert not torch.equal(a.blocks[0].linear.weight, ResidualNet(3, 8, seed=8).blocks[0].linear.weight)
 
 
-@torch.no_grad()
-def _numerical_vjp(f, x, g, h=1e-6):
-    grad = torch.zeros_like(x)
-    flat = x.reshape(-1)
-    for i in range(flat.numel()):
-        xp, xm = flat.clone(), flat.clone()
-        xp[i] += h
-        xm[i] -= h
-        grad.view(-1)[i] = torch.sum(g * (f(xp.view_as(x)) - f(xm.view_as(x)))) / (2 * h)
-    return grad
-
-
 @pytest.mark.parametrize("dims, shape", [pytest.param(0, (3, 5), id="linear"),
                                           pytest.param(2, (2, 3, 4, 4), id="conv2d")])
 def test_residual_block_gradient_is_identity_plus_jacobian_transpose(dims, shape):
@@ -78,7 +67,7 @@ def test_residual_block_gradient_is_identity_plus_jacobian_transpose(dims, shape
     # dL/dx = g + J_F^T g, with J_F from autograd.functional
     jac = torch.autograd.functional.jacobian(branch, x).reshape(x.numel(), x.numel())
     formula = (g.reshape(-1) + jac.T @ g.reshape(-1)).reshape(shape)
-    numeric = _numerical_vjp(net, x, g)
+    numeric = numerical_vjp(net, x, g)
     xr = x.clone().requires_grad_(True)
     (auto,) = torch.autograd.grad(net(xr), xr, grad_outputs=g)
     rel = float((formula - numeric).abs().max() / (formula.abs().max()))
