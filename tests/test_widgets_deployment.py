@@ -60,7 +60,7 @@ def test_static_grid(case):
 
 def test_widget_updates_on_controls(case):
     image, mask = case
-    ui = shift_widget(threshold_model(), image, mask)._companion
+    ui = shift_widget(threshold_model(), image, mask).controller
     before, png = ui.result, ui.pictures["prediction"].value
     assert before.kind == "gain" and before.strength == 0.0
     ui.strength.value = 1.0
@@ -166,3 +166,12 @@ BAD_CALLS = [
 def test_bad_calls(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_static_explorer(case):
+    from _static_check import check_static
+
+    image, mask = case
+    box = shift_widget(threshold_model(), image, mask, static=True)
+    r = check_static(box, alt_words=("shift of strength",))
+    assert r["combinations"] == len(SHIFTS) * 5 and r["images"] == 3 * r["combinations"]

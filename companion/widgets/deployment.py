@@ -24,6 +24,7 @@ import numpy as np
 
 from companion._validation import as_float_array, as_int
 from companion.intensity import SHIFTS, shift_image, zscore  # their home; importable from here too
+from companion.widgets._render import WRAP, explore, show_array, use_static
 
 __all__ = ["SHIFTS", "shift_image", "zscore", "ShiftResult", "shifted_prediction", "predict_resampled",
            "predict_tta", "AugmentedDataset", "shift_grid", "shift_widget"]
@@ -293,13 +294,14 @@ class _ShiftWidget:
         for w in (self.kind, self.strength):
             w.observe(lambda change: self.update(), names="value")
         panels = [W.VBox([W.HTML(f"<small>{n}</small>"), p]) for n, p in self.pictures.items()]
-        self.ui = W.VBox([W.HBox([self.kind, self.strength]), W.HBox(panels), self.caption])
-        self.ui._companion = self
+        self.ui = W.VBox([W.HBox([self.kind, self.strength], layout=W.Layout(**WRAP)),
+                          W.HBox(panels, layout=W.Layout(**WRAP)), self.caption])
+        self.ui.controller = self
         self.update()
 
     def update(self) -> None:
         """Shift, predict (one forward pass), score and redraw."""
-        from companion.widgets.unet import _png, slice_views
+        from companion.widgets.unet import slice_views
 
         t0 = time.perf_counter()
         r = shifted_prediction(self.model, self.image, self.mask, self.kind.value, float(self.strength.value),
@@ -307,25 +309,42 @@ class _ShiftWidget:
         v = slice_views(r.image, r.mask, r.pred, window=WINDOW)
         scale = max(1, 144 // max(r.image.shape))
         for name, widget in self.pictures.items():
-            widget.value = _png(v.pictures[name], scale)
+            show_array(widget, v.pictures[name], scale)
         self.caption.value = (f"<small>{r.kind} shift, strength {r.strength:.2f}: image {r.image.shape}, "
                               f"Dice {r.dice:.3f}, HD95 {r.hd95:.1f} px</small>")
         self.result = r
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        r = self.result
+        what = f"The phantom under a {r.kind} shift of strength {r.strength:.2f} ({r.image.shape[0]}×{r.image.shape[1]} pixels)"
+        return [f"{what}, in grey", f"{what}, with the U-Net's predicted lesion mask overlaid",
+                f"{what}, with the prediction's errors overlaid (red false positives, blue false negatives, "
+                f"green true positives): Dice {r.dice:.3f}, HD95 {r.hd95:.1f} px"]
 
-def shift_widget(model: Any, image: Any, mask: Any, *, normalise: bool = False, seed: int = 0):
+
+STATIC_STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def shift_widget(model: Any, image: Any, mask: Any, *, normalise: bool = False, seed: int = 0,
+                 static: bool | None = None):
     """An ipywidgets view of `model` on one case under a chosen shift: dropdown and slider.
 
     Returns
     -------
     ipywidgets.VBox
-        The UI; ``._companion`` holds the state: ``.kind`` (dropdown) and ``.strength`` (slider;
+        The UI; ``.controller`` holds the state: ``.kind`` (dropdown) and ``.strength`` (slider;
         set their ``.value``), ``.result`` (the last :class:`ShiftResult`), ``.last_update_s``.
+        With ``static=True`` (default: :func:`companion.widgets.static_pages`, true in the book
+        build) a static explorer instead: every shift at the strengths ``STATIC_STRENGTHS``,
+        switched in the browser without a kernel.
     """
     from torch import nn
 
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     x = as_float_array(image, "image", ndim=2)
-    return _ShiftWidget(model, x, _mask(mask, x.shape), bool(normalise), as_int(seed, "seed", minimum=0)).ui
+    w = _ShiftWidget(model, x, _mask(mask, x.shape), bool(normalise), as_int(seed, "seed", minimum=0))
+    if not use_static(static):
+        return w.ui
+    return explore(w, {"kind": list(SHIFTS), "strength": STATIC_STRENGTHS})
