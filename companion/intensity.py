@@ -719,9 +719,11 @@ def gaussian_blur(image: Any, sigma: float) -> np.ndarray:
 def augment(image: Any, mask: Any, rng: np.random.Generator, *, p_flip: float = 0.5,
             p_scale: float = 0.3, scale: tuple[float, float] = (0.7, 1.4), p_noise: float = 0.3,
             noise_std: tuple[float, float] = (0.0, 0.3), p_blur: float = 0.3,
-            blur_sigma: tuple[float, float] = (0.5, 2.5)) -> tuple[np.ndarray, np.ndarray]:
+            blur_sigma: tuple[float, float] = (0.5, 2.5), p_bias: float = 0.0,
+            bias_amplitude: tuple[float, float] = (0.0, 0.3)) -> tuple[np.ndarray, np.ndarray]:
     """One random training-time augmentation of a case, in nnU-Net's order: flip, then
-    (each with its probability) brightness scaling, Gaussian noise and Gaussian blur.
+    (each with its probability) brightness scaling, Gaussian noise and Gaussian blur; optionally
+    first a smooth multiplicative bias field (an MR coil's shading).
 
     Parameters
     ----------
@@ -737,6 +739,10 @@ def augment(image: Any, mask: Any, rng: np.random.Generator, *, p_flip: float = 
         Probability and range (uniform) of the noise standard deviation (:func:`add_noise`).
     p_blur, blur_sigma : float, (float, float)
         Probability and range (uniform) of the blur's sigma in pixels (:func:`gaussian_blur`).
+    p_bias, bias_amplitude : float, (float, float)
+        Probability (default 0: off, and no random number is drawn for it) and range (uniform) of
+        the amplitude of a bias field ``x * exp(f)`` with ``f`` from :func:`random_bias_field`
+        (2-D images only), applied after the flip.
 
     Returns
     -------
@@ -755,18 +761,25 @@ def augment(image: Any, mask: Any, rng: np.random.Generator, *, p_flip: float = 
     ((8, 8), dtype('float32'), (8, 8))
     """
     rng = _as_rng(rng)
-    for name, p in (("p_scale", p_scale), ("p_noise", p_noise), ("p_blur", p_blur)):
+    for name, p in (("p_scale", p_scale), ("p_noise", p_noise), ("p_blur", p_blur), ("p_bias", p_bias)):
         try:
             _as_probability(p)
         except ValueError:
             raise ValueError(f"{name}: expected a probability in [0, 1], got {p!r}") from None
     ranges = {}
-    for name, r in (("scale", scale), ("noise_std", noise_std), ("blur_sigma", blur_sigma)):
+    for name, r in (("scale", scale), ("noise_std", noise_std), ("blur_sigma", blur_sigma),
+                    ("bias_amplitude", bias_amplitude)):
         lo, hi = (float(v) for v in r)
         if not 0 <= lo <= hi or (name == "scale" and lo == 0):
             raise ValueError(f"{name}: expected a range (lo, hi) with 0 <= lo <= hi (lo > 0 for scale), got {r!r}")
         ranges[name] = (lo, hi)
     x, m = random_flip(image, mask, rng, p=p_flip)
+    if p_bias > 0 and rng.random() < p_bias:
+        if x.ndim != 2:
+            raise ValueError(f"p_bias: the bias field needs a 2-D image, got {x.ndim} dims")
+        amp = rng.uniform(*ranges["bias_amplitude"])
+        field = random_bias_field(x.shape, amp, seed=int(rng.integers(0, 2**31 - 1)))
+        x = (x * np.exp(field)).astype(x.dtype, copy=False)
     if rng.random() < p_scale:
         x = scale_intensity(x, rng.uniform(*ranges["scale"]))
     if rng.random() < p_noise:

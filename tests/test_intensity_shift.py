@@ -215,6 +215,23 @@ def test_augment_is_seeded_keeps_dtype_and_only_flips_the_mask(case):
     np.testing.assert_allclose(x, 2 * image, rtol=1e-6)
 
 
+def test_augment_bias_field_is_random_bias_field_and_off_by_default(case):
+    image, mask = case
+    # off by default: the same draws as before the option existed
+    a = augment(image, mask, np.random.default_rng(5))
+    b = augment(image, mask, np.random.default_rng(5), p_bias=0.0)
+    np.testing.assert_array_equal(a[0], b[0])
+    x, m = augment(image, mask, np.random.default_rng(6), p_flip=0, p_scale=0, p_noise=0, p_blur=0,
+                   p_bias=1, bias_amplitude=(0.2, 0.2))
+    rng = np.random.default_rng(6)
+    rng.random(), rng.random()               # the two flip draws of random_flip (p_flip=0)
+    rng.random(), rng.uniform(0.2, 0.2)      # the bias draw and its amplitude
+    field = random_bias_field(image.shape, 0.2, seed=int(rng.integers(0, 2**31 - 1)))
+    np.testing.assert_allclose(x, image * np.exp(field), rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(m, mask)
+    assert x.dtype == image.dtype
+
+
 # ---------------------------------------------------------------- bad calls
 _IMG, _MASK = np.zeros((16, 16), np.float32), np.zeros((16, 16), np.int64)
 _RNG = np.random.default_rng(0)
