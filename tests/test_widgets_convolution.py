@@ -156,7 +156,7 @@ def test_static_views_show_ct_through_a_window():
 @pytest.fixture
 def state():
     img = np.random.default_rng(1).standard_normal((20, 24))
-    return convolution_widget(img, kernel="box")._companion
+    return convolution_widget(img, kernel="box").controller
 
 
 def test_widget_initial_state(state):
@@ -257,9 +257,20 @@ def test_bad_calls_raise_named_errors(call, exc, pattern):
 def test_widget_shows_a_ct_input_through_a_window():
     from companion.intensity import window_bounds
     ui = convolution_widget(np.linspace(-1000, 1000, 64 * 64).reshape(64, 64), window="lung")
-    state = ui._companion
+    state = ui.controller
     assert (state._lo, state._hi) == window_bounds(center=-600.0, width=1500.0)
-    default = convolution_widget(np.linspace(-1000, 1000, 64 * 64).reshape(64, 64))._companion
+    default = convolution_widget(np.linspace(-1000, 1000, 64 * 64).reshape(64, 64)).controller
     assert (default._lo, default._hi) != (state._lo, state._hi)   # percentiles without a window
     with pytest.raises(ValueError, match=r"^window: expected one of"):
         convolution_widget(np.zeros((8, 8)), window="liver")
+
+
+def test_static_explorer():
+    from _static_check import check_static
+
+    img = np.linspace(-1000, 1000, 48 * 48).reshape(48, 48) + 100 * np.sin(np.arange(48))[:, None]
+    box = convolution_widget(img, kernel="sobel_x", static=True)
+    r = check_static(box, alt_words=("kernel",))
+    assert r["combinations"] == len(KERNELS) * 3 * 2 and r["images"] == 2 * r["combinations"]
+    assert box.controller.controls["kernel"].value == sorted(KERNELS).index("sobel_x")
+    assert [w.description for w in box.controller.fixed] == ["custom", "dilation", "output i", "output j"]

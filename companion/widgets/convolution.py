@@ -16,7 +16,6 @@ The correlation itself is :func:`companion.convolution.correlate`; nothing is re
 
 from __future__ import annotations
 
-import io
 import time
 from typing import Any, NamedTuple, Sequence
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from companion._validation import as_float_array, as_int
 from companion.convolution import correlate, output_size
+from companion.widgets._render import WRAP, explore, show_array, use_static
 
 __all__ = [
     "KERNELS",
@@ -383,17 +383,6 @@ def _to_rgb(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.repeat(g[..., None], 3, axis=2)
 
 
-def _png(rgb: np.ndarray, scale: int) -> bytes:
-    """PNG bytes of an RGB uint8 image, enlarged `scale` times by pixel repetition."""
-    from PIL import Image
-
-    if scale > 1:
-        rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="png", compress_level=1)
-    return buf.getvalue()
-
-
 _ORANGE = np.array([255, 140, 0], dtype=np.float64)
 
 
@@ -442,9 +431,9 @@ class _ConvolutionWidget:
         controls = W.VBox([self.kernel, self.custom, self.padding, self.stride, self.dilation,
                            self.row, self.col])
         pictures = W.HBox([W.VBox([self.input_caption, self.input_picture]),
-                           W.VBox([self.output_caption, self.output_picture])])
-        self.ui = W.VBox([W.HBox([controls, pictures]), self.text, self.message])
-        self.ui._companion = self  # reach the state from the returned box
+                           W.VBox([self.output_caption, self.output_picture])], layout=W.Layout(**WRAP))
+        self.ui = W.VBox([W.HBox([controls, pictures], layout=W.Layout(**WRAP)), self.text, self.message])
+        self.ui.controller = self  # reach the state from the returned box
         self.update()
 
     def _on_change(self, change: dict) -> None:
@@ -475,6 +464,15 @@ class _ConvolutionWidget:
         self.text.value = _terms_html(demo, self.image.shape)
         self.last_update_s = time.perf_counter() - t0
 
+    def alt_texts(self) -> list[str]:
+        d = self.result
+        k = self.kernel.value
+        return [f"The input image, {self.image.shape[0]}×{self.image.shape[1]} pixels with zero padding "
+                f"{self.padding.value}, the taps of the {k} kernel at output pixel ({d.position[0]}, {d.position[1]}) "
+                f"tinted orange",
+                f"The output of the {k} kernel with padding {self.padding.value}, stride {self.stride.value}, "
+                f"dilation {self.dilation.value}: {d.size[0]}×{d.size[1]} pixels; the explained pixel in orange"]
+
     def _draw(self, demo: ConvDemo, padding: int) -> None:
         # input: the zero-padded image (padding shown as the value 0 in the same grey window),
         # with the taps of the kernel at the explained position tinted orange
@@ -483,7 +481,7 @@ class _ConvolutionWidget:
         rows = np.array([r for _, _, r, _ in demo.terms]) + padding
         cols = np.array([c for _, _, _, c in demo.terms]) + padding
         rgb[rows, cols] = 0.35 * rgb[rows, cols] + 0.65 * _ORANGE
-        self.input_picture.value = _png(rgb.astype(np.uint8), self._scale)
+        show_array(self.input_picture, rgb.astype(np.uint8), self._scale)
         self.input_caption.value = (f"<small>input {self.image.shape[0]}&times;{self.image.shape[1]}"
                                     f" + zero padding {padding}</small>")
         out = demo.output
@@ -491,7 +489,7 @@ class _ConvolutionWidget:
         orgb = _to_rgb(out, lo, hi)
         orgb[demo.position] = _ORANGE.astype(np.uint8)
         scale = max(1, (padded.shape[0] * self._scale) // max(out.shape))
-        self.output_picture.value = _png(orgb, scale)
+        show_array(self.output_picture, orgb, scale)
         self.output_caption.value = (f"<small>output {demo.size[0]}&times;{demo.size[1]} "
                                      f"(formula {demo.formula_size[0]}&times;{demo.formula_size[1]})</small>")
 
@@ -518,8 +516,11 @@ def _terms_html(demo: ConvDemo, shape: tuple[int, int]) -> str:
             f"= {demo.value:.6g}</div>")
 
 
+STATIC_GRID = {"padding": (0, 1, 2), "stride": (1, 2)}
+
+
 def convolution_widget(image: Any = None, *, kernel: str = "sobel_x",
-                       window: str | tuple[float, float] | None = None):
+                       window: str | tuple[float, float] | None = None, static: bool | None = None):
     """An ipywidgets explorer of one correlation: kernel, padding, stride, dilation, explained pixel.
 
     Parameters
@@ -536,10 +537,14 @@ def convolution_widget(image: Any = None, *, kernel: str = "sobel_x",
     Returns
     -------
     ipywidgets.VBox
-        The UI. Its attribute ``_companion`` holds the state: ``.kernel``, ``.custom``,
+        The UI. Its attribute ``controller`` holds the state: ``.kernel``, ``.custom``,
         ``.padding``, ``.stride``, ``.dilation``, ``.row``, ``.col`` (the controls; set their
         ``.value``), ``.result`` (the last :class:`ConvDemo`), ``.error`` (the last error
-        message, empty when none) and ``.last_update_s`` (seconds of the last update).
+        message, empty when none) and ``.last_update_s`` (seconds of the last update). With
+        ``static=True`` (default: :func:`companion.widgets.static_pages`, true in the book build)
+        a static explorer instead: every kernel of :data:`KERNELS` with the paddings and strides
+        of ``STATIC_GRID`` (the custom kernel, dilation and explained pixel shown disabled),
+        switched in the browser without a kernel.
     """
     if image is None:
         from companion.data import load_ct_slice
@@ -553,4 +558,7 @@ def convolution_widget(image: Any = None, *, kernel: str = "sobel_x",
         from companion.intensity import WINDOWS
         if isinstance(window, str) and window not in WINDOWS:
             raise ValueError(f"window: expected one of {sorted(WINDOWS)} or a (center, width) pair, got {window!r}")
-    return _ConvolutionWidget(img, kernel, window).ui
+    w = _ConvolutionWidget(img, kernel, window)
+    if not use_static(static):
+        return w.ui
+    return explore(w, {"kernel": sorted(KERNELS), **STATIC_GRID})
