@@ -13,7 +13,6 @@ Three layers, from pure to interactive:
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from typing import Any, NamedTuple, Sequence
