@@ -205,17 +205,25 @@ _SOLVED: dict[tuple[str, str], tuple[Exercise, dict, Any]] = {}
 _SOLVED_MAX = 512
 
 
-def _solved(ex: Exercise, learner: str) -> tuple[dict, Any]:
-    """The learner's params and the reference answer, computed once per (exercise, learner)."""
+def _per_learner(ex: Exercise, learner: str, compute: Callable[[dict], Any]) -> tuple[dict, Any]:
+    """The learner's params and ``compute(params)``, computed once per (exercise, learner).
+
+    `compute` gets its own copy of the params; copies of both go out.
+    """
     key = (ex.id, str(learner))
     hit = _SOLVED.get(key)
     if hit is None or hit[0] is not ex:  # a re-registered exercise is solved again
         params = _params(ex, learner)
-        ref = ex.solve(copy.deepcopy(params))
+        value = compute(copy.deepcopy(params))
         if len(_SOLVED) >= _SOLVED_MAX:
             _SOLVED.pop(next(iter(_SOLVED)))
-        hit = _SOLVED[key] = (ex, params, ref)
+        hit = _SOLVED[key] = (ex, params, value)
     return copy.deepcopy(hit[1]), copy.deepcopy(hit[2])
+
+
+def _solved(ex: Exercise, learner: str) -> tuple[dict, Any]:
+    """The learner's params and the reference answer, computed once per (exercise, learner)."""
+    return _per_learner(ex, learner, ex.solve)
 
 
 def _get(exercise_id: Any) -> Exercise:
@@ -492,18 +500,14 @@ def _resolve(dotted: str) -> Callable | None:
 
 def _function_inputs(ex: Exercise, learner: str) -> tuple[dict, list[tuple], list]:
     """The learner's params, test inputs and the oracle's outputs, computed once per learner."""
-    key = (ex.id, str(learner))
-    hit = _SOLVED.get(key)
-    if hit is None or hit[0] is not ex:
-        params = _params(ex, learner)
+    def compute(params: dict) -> tuple[list[tuple], list]:
         rng = _rng(ex.id + "/inputs", str(learner))
         inputs = [tuple(args) for args in ex.make_inputs(rng, copy.deepcopy(params))]
-        oracle = ex.solve(copy.deepcopy(params))
-        outputs = [oracle(*copy.deepcopy(args)) for args in inputs]
-        if len(_SOLVED) >= _SOLVED_MAX:
-            _SOLVED.pop(next(iter(_SOLVED)))
-        hit = _SOLVED[key] = (ex, params, (inputs, outputs))
-    return copy.deepcopy(hit[1]), copy.deepcopy(hit[2][0]), copy.deepcopy(hit[2][1])
+        oracle = ex.solve(params)
+        return inputs, [oracle(*copy.deepcopy(args)) for args in inputs]
+
+    params, (inputs, outputs) = _per_learner(ex, learner, compute)
+    return params, inputs, outputs
 
 
 def _plain(v: Any) -> str:
