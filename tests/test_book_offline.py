@@ -209,6 +209,16 @@ def test_identical_inline_scripts_in_the_head_are_kept_once():
                             '<script>const B = 2;</script></head><body><script>const A = 1;</script></body>')
 
 
+def test_controls_are_named_by_what_they_show():
+    names = _extension().accessible_names
+    html = ('<summary aria-label="Toggle hidden content">\n<p class="collapsed">Show code cell source</p>'
+            '<button aria-label="Color mode"><i class="theme-switch fa-solid fa-sun fa-lg" data-mode="light" '
+            'title="Light"></i></button>')
+    assert names(html) == ('<summary>\n<p class="collapsed">Show code cell source</p><button aria-label="Color mode">'
+                           '<i aria-hidden="true" class="theme-switch fa-solid fa-sun fa-lg" data-mode="light"></i></button>')
+    assert names(names(html)) == names(html)
+
+
 def test_no_page_declares_an_inline_script_twice():
     for page in built_pages():
         html = page.read_text(encoding="utf-8", errors="replace")

@@ -18,7 +18,8 @@ It also repairs what the assembled pages get wrong:
 4. The widget manager fetches its icon fonts from a path derived from its CDN; an inline script
    points it at the vendored copy (``vendor/html-manager/``), so no request fails.
 5. The theme's first-visit colour mode is "auto" (not an empty string, a console error), and
-   ``_static/quiz.js`` links each quiz box to its label and keeps its text when clicked again.
+   ``_static/quiz.js`` links each quiz box to its label and keeps its text when clicked again;
+   the hide-input toggles and the colour-mode button are named by what they show.
 6. Chinese text is marked ``lang="zh-Hans"`` (a ``<span>`` around each run of CJK characters,
    outside scripts, styles and tags), so browsers pick the Simplified Chinese glyphs of the
    bundled font (``vendor/fonts/noto-sans-sc``) instead of Japanese forms.
@@ -178,6 +179,21 @@ def _run_this_chapter(app: Sphinx, pagename: str, templatename: str, context: di
     context["body"] = (body[:heading_end + 5] + note + body[heading_end + 5:]) if heading_end >= 0 else note + body
 
 
+THEME_ICON = re.compile(r'<i class="theme-switch ([^>]*?)\s+title="[^"]*">')
+
+
+def accessible_names(html: str) -> str:
+    """Give controls the accessible name their visible text shows (axe-core label-content-name-mismatch).
+
+    myst-nb's hide-input toggles are ``<summary aria-label="Toggle hidden content">`` around the
+    visible words "Show code cell source": without the aria-label the visible words are the name.
+    The theme's colour-mode button is named "Color mode" while its icons carry titles: the icons
+    are made decorative (aria-hidden, no title; the button's tooltip still says "Color mode").
+    """
+    html = html.replace('<summary aria-label="Toggle hidden content">', "<summary>")
+    return THEME_ICON.sub(lambda m: '<i aria-hidden="true" class="theme-switch ' + m.group(1) + ">", html)
+
+
 def _theme_mode(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                 doctree: Any) -> None:
     """A first visit (no mode stored yet) starts in "auto" mode: the theme's template falls back to
@@ -196,7 +212,7 @@ def _finish_pages(app: Sphinx, exception: Exception | None) -> None:
         if page.relative_to(outdir).parts[0] in {"vendor", "_static", "_sources"}:
             continue
         html = page.read_text(encoding="utf-8", errors="surrogateescape")
-        repaired = mark_chinese(dedupe_inline_scripts(html))
+        repaired = mark_chinese(accessible_names(dedupe_inline_scripts(html)))
         if repaired != html:
             page.write_text(repaired, encoding="utf-8", errors="surrogateescape")
         for snippet in remote_loads(repaired):
