@@ -13,15 +13,17 @@ Each setting runs nbval over all notebooks; the table says which chapter failed 
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import subprocess
 import sys
-import tempfile
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# tools/nbval.py, loaded by path: the name nbval is also the pytest plugin's
+_spec = importlib.util.spec_from_file_location("tools_nbval", Path(__file__).with_name("nbval.py"))
+_nbval = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_nbval)
 MATRIX = [("avx2", 1, 1), ("avx512", 2, 2), ("default", 3, 1)]
 
 
@@ -33,32 +35,20 @@ def parse(spec: str) -> tuple[str, int, int]:
 
 
 def run(cap: str, seed: int, threads: int, notebooks: list[Path]) -> tuple[dict[str, str], float]:
-    """nbval over `notebooks` in one setting -> ({notebook: 'ok' | 'FAIL (cell ...)'}, seconds)."""
+    """nbval over `notebooks` in one setting -> ({notebook: 'ok' | 'FAIL (cell ...)'}, seconds).
+
+    Through ``tools/nbval.py``: the same JUnit reading, and a notebook whose kernel died while
+    starting is run once more, alone.
+    """
     # OMP_WAIT_POLICY=PASSIVE: with two torch threads in each of two nbval workers on two cores,
     # spinning threads would wait for each other for minutes; it changes no result, only scheduling.
     env = dict(os.environ, ATEN_CPU_CAPABILITY=cap, BOOK_SEED=str(seed), BOOK_THREADS=str(threads),
                OMP_WAIT_POLICY="PASSIVE")
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.xml"
-        start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-n", "2",
-             "--dist", "loadfile", "-p", "no:cacheprovider", "-q", f"--junitxml={report}",
-             *map(str, notebooks)],
-            cwd=ROOT, env=env, check=False)
-        seconds = time.perf_counter() - start
-        result = {nb.stem: "not run" for nb in notebooks}
-        if report.exists():
-            for case in ET.parse(report).getroot().iter("testcase"):
-                stem = Path(case.get("file") or case.get("classname", "").replace(".", "/")).stem
-                stem = next((nb.stem for nb in notebooks if nb.stem in (case.get("classname") or "")), stem)
-                failed = case.find("failure") is not None or case.find("error") is not None
-                if stem in result:
-                    if result[stem] == "not run":
-                        result[stem] = "ok"
-                    if failed and result[stem] == "ok":
-                        result[stem] = f"FAIL ({case.get('name')})"
-    return result, seconds
+    start = time.perf_counter()
+    _, result = _nbval.run_notebooks(["-n", "2", "--dist", "loadfile", "-q"], [str(nb) for nb in notebooks],
+                                     env=env, cwd=ROOT)
+    seconds = time.perf_counter() - start
+    return {Path(nb).stem: r for nb, r in result.items() if nb is not None}, seconds
 
 
 def main(argv: list[str]) -> int:
