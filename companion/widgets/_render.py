@@ -38,7 +38,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 __all__ = ["figure_png", "figure_width", "sharpen", "array_png", "show_png", "show_array", "png_html", "static_explorer", "explore",
-           "static_pages", "use_static", "Explorer", "explorer_report", "STATIC_ENV", "WRAP"]
+           "static_pages", "use_static", "sharp_figures", "Explorer", "explorer_report", "STATIC_ENV", "WRAP"]
 
 STATIC_ENV = "COMPANION_STATIC_WIDGETS"
 WRAP = {"flex_flow": "row wrap"}      # a row of controls or pictures that wraps on a phone
@@ -57,6 +57,30 @@ def use_static(static: bool | None) -> bool:
     if not isinstance(static, bool):
         raise TypeError(f"static: expected True, False or None, got {type(static).__name__}")
     return static
+
+
+def sharp_figures() -> None:
+    """Show the chapter's matplotlib figures at device-pixel ratio 2 (call once, in the setup cell).
+
+    The inline backend then sends every figure as a PNG of twice the pixels, tagged with its
+    CSS size (IPython's ``retina`` format); Jupyter and the book (myst-nb reads the tag as the
+    ``<img>`` width) show it at the usual size, sharp on high-density screens. Outside IPython
+    it does nothing.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:          # pragma: no cover - IPython comes with ipywidgets
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib_inline.config import InlineBackend
+
+    # the backend's configuration (it survives the inline backend's activation at pyplot's import)
+    InlineBackend.instance(parent=shell).figure_formats = {"retina"}
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("retina")
 
 
 def _encode(rgb: np.ndarray, compact: bool) -> bytes:
