@@ -155,7 +155,7 @@ def landscape_grid(fractions: Sequence[float] = DEFAULT_FRACTIONS, *, p_mark: fl
     """The static view: one row (losses, gradients) per lesion fraction (a matplotlib Figure)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(fractions), 2, figsize=(8, 2.3 * len(fractions)), squeeze=False)
+    fig, axes = plt.subplots(len(fractions), 2, figsize=(6.7, 2.3 * len(fractions)), squeeze=False)
     for row, f in zip(axes, fractions):
         draw_landscape(loss_landscape(f, **kwargs), row, p_mark)
     fig.tight_layout()
