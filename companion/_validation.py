@@ -189,6 +189,23 @@ def as_choice(v: Any, name: str, options: Any, *, expected: str | None = None) -
     return v
 
 
+def as_typed_array(a: Any, name: str, kinds: str, expected: str) -> np.ndarray:
+    """`a` (a torch tensor is read) as a NumPy array whose dtype kind is one of `kinds` (e.g. ``"iu"``).
+
+    Raises TypeError ``"<name>: expected <expected>, got ..."`` for None, strings and other dtypes.
+
+    >>> as_typed_array([0, 2], "target", "iu", "an integer label array")
+    array([0, 2])
+    """
+    a = to_numpy(a)
+    if a is None or isinstance(a, (str, bytes)):
+        raise TypeError(f"{name}: expected {expected}, got {type(a).__name__}")
+    arr = np.asarray(a)
+    if arr.dtype.kind not in kinds:
+        raise TypeError(f"{name}: expected {expected}, got dtype {arr.dtype}")
+    return arr
+
+
 def as_class_scores(a: Any, name: str, *, min_dims: int = 2) -> np.ndarray:
     """Per-class scores ``(N, K, *S)`` (logits or probabilities) as a float array.
 
@@ -218,12 +235,7 @@ def as_class_labels(target: Any, scores: np.ndarray, *, scores_name: str = "logi
     ValueError
         If its shape is not ``(N, *S)`` of `scores` or a label lies outside ``[0, K)``.
     """
-    target = to_numpy(target)
-    if target is None or isinstance(target, (str, bytes)):
-        raise TypeError(f"{name}: expected an integer array of class labels, got {type(target).__name__}")
-    t = np.asarray(target)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"{name}: expected an integer array of class labels (int64), got dtype {t.dtype}")
+    t = as_typed_array(target, name, "iu", "an integer array of class labels (int64)")
     want = (scores.shape[0],) + scores.shape[2:]
     if t.shape != want:
         hint = " (drop the channel axis: target[:, 0])" if t.ndim == scores.ndim and t.shape[1] == 1 else ""

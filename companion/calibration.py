@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from companion._validation import (as_choice, as_class_labels, as_class_scores, as_float_array, as_int,
-                                  as_positive_float, to_numpy)
+                                  as_positive_float, as_typed_array, to_numpy)
 
 __all__ = [
     "reliability_bins", "expected_calibration_error", "maximum_calibration_error", "Reliability",
@@ -49,12 +49,7 @@ def _as_confidence_correct(confidence: Any, correct: Any) -> tuple[np.ndarray, n
     if not np.all((c >= 0) & (c <= 1)):  # also refuses nan
         bad = c[~((c >= 0) & (c <= 1))][0]
         raise ValueError(f"confidence: expected probabilities in [0, 1], got {bad}")
-    correct = to_numpy(correct)
-    if correct is None or isinstance(correct, (str, bytes)):
-        raise TypeError(f"correct: expected an array of 0/1 or bool, got {type(correct).__name__}")
-    k = np.asarray(correct)
-    if k.dtype.kind not in "biuf":
-        raise TypeError(f"correct: expected an array of 0/1 or bool, got dtype {k.dtype}")
+    k = as_typed_array(correct, "correct", "biuf", "an array of 0/1 or bool")
     if k.size != c.size:
         raise ValueError(f"correct: expected {c.size} entries (one per confidence), got shape {k.shape}")
     k = k.ravel().astype(np.float64)
@@ -450,13 +445,7 @@ def region_of_interest(target: Any, prediction: Any = None, *, margin: int = 2) 
     for name, a in (("target", target), ("prediction", prediction)):
         if a is None:
             continue
-        a = to_numpy(a)
-        if a is None or isinstance(a, (str, bytes)):
-            raise TypeError(f"{name}: expected an integer label array, got {type(a).__name__}")
-        a = np.asarray(a)
-        if a.dtype.kind not in "iub":
-            raise TypeError(f"{name}: expected an integer label array, got dtype {a.dtype}")
-        arrays.append(a)
+        arrays.append(as_typed_array(a, name, "iub", "an integer label array"))
     if arrays[0].ndim < 2:
         raise ValueError(f"target: expected (N, *S) with at least 2 dims, got shape {arrays[0].shape}")
     if len(arrays) == 2 and arrays[1].shape != arrays[0].shape:

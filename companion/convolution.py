@@ -127,24 +127,34 @@ def _check_x(x: Any, name: str = "x") -> np.ndarray:
     return x
 
 
+def _check_w_bias(x: np.ndarray, w: Any, bias: Any, *, transposed: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Kernels ``(C_out, C_in, *K)`` (``(C_in, C_out, *K)`` when `transposed`) and bias ``(C_out,)`` for `x`."""
+    nd = x.ndim - 2
+    i_in, i_out = (0, 1) if transposed else (1, 0)
+    layout = "C_in, C_out" if transposed else "C_out, C_in"
+    w = _like_x(w, "w", x.dtype)
+    if w.ndim != x.ndim:
+        raise ValueError(f"w: expected {x.ndim} dims ({layout}, {_KERNEL_LETTERS[nd]}) for "
+                         f"{nd}-D input, got {w.ndim} (shape {w.shape})")
+    if min(w.shape) < 1:
+        raise ValueError(f"w: expected no empty axis, got shape {w.shape}")
+    if w.shape[i_in] != x.shape[1]:
+        where = f"w.shape[{i_in}]" + (" (transposed layout (C_in, C_out, *K))" if transposed else "")
+        raise ValueError(f"w: expected C_in = {x.shape[1]} input channels (x.shape[1]) in "
+                         f"{where}, got {w.shape[i_in]}")
+    if bias is not None:
+        bias = _like_x(bias, "bias", x.dtype)
+        if bias.shape != (w.shape[i_out],):
+            raise ValueError(f"bias: expected shape ({w.shape[i_out]},) (one value per output channel, "
+                             f"C_out = w.shape[{i_out}]), got {bias.shape}")
+    return w, bias
+
+
 def _check_args(x: Any, w: Any, bias: Any, stride: Any, padding: Any, dilation: Any) -> _ConvArgs:
     """Normalise and check the arguments shared by correlate, convolve and correlate_naive."""
     x = _check_x(x)
     nd = x.ndim - 2
-    w = _like_x(w, "w", x.dtype)
-    if w.ndim != x.ndim:
-        raise ValueError(f"w: expected {x.ndim} dims (C_out, C_in, {_KERNEL_LETTERS[nd]}) for "
-                         f"{nd}-D input, got {w.ndim} (shape {w.shape})")
-    if min(w.shape) < 1:
-        raise ValueError(f"w: expected no empty axis, got shape {w.shape}")
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(f"w: expected C_in = {x.shape[1]} input channels (x.shape[1]) in "
-                         f"w.shape[1], got {w.shape[1]}")
-    if bias is not None:
-        bias = _like_x(bias, "bias", x.dtype)
-        if bias.shape != (w.shape[0],):
-            raise ValueError(f"bias: expected shape ({w.shape[0]},) (one value per output channel, "
-                             f"C_out = w.shape[0]), got {bias.shape}")
+    w, bias = _check_w_bias(x, w, bias, transposed=False)
     stride = as_tuple(stride, nd, "stride", minimum=1)
     padding = as_tuple(padding, nd, "padding", minimum=0)
     dilation = as_tuple(dilation, nd, "dilation", minimum=1)
@@ -608,20 +618,7 @@ def conv_transpose(x: Any, w: Any, bias: Any = None, *, stride: IntOrTuple = 1, 
     """
     x = _check_x(x)
     nd = x.ndim - 2
-    w = _like_x(w, "w", x.dtype)
-    if w.ndim != x.ndim:
-        raise ValueError(f"w: expected {x.ndim} dims (C_in, C_out, {_KERNEL_LETTERS[nd]}) for "
-                         f"{nd}-D input, got {w.ndim} (shape {w.shape})")
-    if min(w.shape) < 1:
-        raise ValueError(f"w: expected no empty axis, got shape {w.shape}")
-    if w.shape[0] != x.shape[1]:
-        raise ValueError(f"w: expected C_in = {x.shape[1]} input channels (x.shape[1]) in "
-                         f"w.shape[0] (transposed layout (C_in, C_out, *K)), got {w.shape[0]}")
-    if bias is not None:
-        bias = _like_x(bias, "bias", x.dtype)
-        if bias.shape != (w.shape[1],):
-            raise ValueError(f"bias: expected shape ({w.shape[1]},) (one value per output channel, "
-                             f"C_out = w.shape[1]), got {bias.shape}")
+    w, bias = _check_w_bias(x, w, bias, transposed=True)
     stride = as_tuple(stride, nd, "stride", minimum=1)
     padding = as_tuple(padding, nd, "padding", minimum=0)
     output_padding = as_tuple(output_padding, nd, "output_padding", minimum=0)

@@ -353,13 +353,7 @@ def geometry_from_dicom(pixel_spacing: Sequence[float], image_position: Sequence
     if not np.all(np.isfinite(ps)) or np.any(ps <= 0):
         raise ValueError(f"pixel_spacing: expected both entries > 0 (mm), got {ps.tolist()}")
     origin = _vector3(image_position, "image_position")
-    iop = as_float_array(image_orientation, "image_orientation").astype(np.float64)
-    if iop.shape != (6,):
-        raise ValueError(f"image_orientation: expected 6 numbers, got shape {iop.shape}")
-    row, col = iop[:3], iop[3:]
-    dev = max(abs(row @ row - 1), abs(col @ col - 1), abs(row @ col))
-    if not np.isfinite(dev) or dev > _ORTHO_TOL:
-        raise ValueError(f"image_orientation: expected two orthonormal cosines, got a deviation of {dev:.2e}")
+    row, col = _orientation(image_orientation)
     if isinstance(slice_spacing, bool) or not isinstance(slice_spacing, (numbers.Real, np.floating, np.integer)):
         raise TypeError(f"slice_spacing: expected a number, got {type(slice_spacing).__name__}")
     if not math.isfinite(float(slice_spacing)) or float(slice_spacing) <= 0:

@@ -58,6 +58,17 @@ def _as_axis(axis: Any, ndim: int) -> int:
     return axis
 
 
+def _as_probs_onehot(probs: Any, onehot: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities ``(N, K, *S)`` with a spatial axis, and a one-hot target of their shape and dtype."""
+    p = as_float_array(probs, "probs")
+    if p.ndim < 3:
+        raise ValueError(f"probs: expected (N, K, *S) with at least 3 dims, got shape {p.shape}")
+    y = as_float_array(onehot, "onehot").astype(p.dtype, copy=False)
+    if y.shape != p.shape:
+        raise ValueError(f"onehot: expected shape {p.shape} (same as probs), got {y.shape}")
+    return p, y
+
+
 def _as_weight(weight: Any, k: int, dtype: np.dtype) -> np.ndarray | None:
     if weight is None:
         return None
@@ -335,12 +346,7 @@ def soft_dice(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = False
     >>> soft_dice(p, y, eps=0).round(4)              # 2 * 1.7 / (1.8 + 2)
     array([[0.8947]])
     """
-    p = as_float_array(probs, "probs")
-    if p.ndim < 3:
-        raise ValueError(f"probs: expected (N, K, *S) with at least 3 dims, got shape {p.shape}")
-    y = as_float_array(onehot, "onehot").astype(p.dtype, copy=False)
-    if y.shape != p.shape:
-        raise ValueError(f"onehot: expected shape {p.shape} (same as probs), got {y.shape}")
+    p, y = _as_probs_onehot(probs, onehot)
     eps = as_positive_float(eps, "eps", allow_zero=True)
     axes = _dice_axes(p.ndim, as_bool(batch, "batch"))
     overlap = np.sum(p * y, axis=axes)
@@ -374,12 +380,7 @@ def soft_dice_grad(probs: Any, onehot: Any, eps: float = 1e-5, *, batch: bool = 
     ------
     probs, onehot : (N, K, *S);  grad_out : (N, K) or (K,);  result : (N, K, *S)
     """
-    p = as_float_array(probs, "probs")
-    if p.ndim < 3:
-        raise ValueError(f"probs: expected (N, K, *S) with at least 3 dims, got shape {p.shape}")
-    y = as_float_array(onehot, "onehot").astype(p.dtype, copy=False)
-    if y.shape != p.shape:
-        raise ValueError(f"onehot: expected shape {p.shape} (same as probs), got {y.shape}")
+    p, y = _as_probs_onehot(probs, onehot)
     eps = as_positive_float(eps, "eps", allow_zero=True)
     axes = _dice_axes(p.ndim, as_bool(batch, "batch"))
     squared = as_bool(squared_pred, "squared_pred")
