@@ -30,6 +30,7 @@ from companion.exercises._engine import (
     quiz,
     redraw,
     register,
+    worked_solution,
 )
 
 for _info in sorted(pkgutil.iter_modules(_bank.__path__), key=lambda i: i.name):
@@ -38,7 +39,7 @@ for _info in sorted(pkgutil.iter_modules(_bank.__path__), key=lambda i: i.name):
 
 __all__ = ["EXERCISES", "Exercise", "Feedback", "Instance", "Misconception", "Progress", "answer",
            "capstone_check", "capstone_report", "capstone_requirements", "check", "exercise", "progress",
-           "progress_path", "quiz", "redraw", "register", "show"]
+           "progress_path", "quiz", "redraw", "register", "show", "worked_solution"]
 
 
 def show(exercise_id: str, *, learner: str = "") -> None:

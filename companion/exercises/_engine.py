@@ -124,6 +124,10 @@ class Exercise:
         it); ``solve`` is the oracle that judges, usually the companion implementation.
     per_call : float
         For ``kind="function"``: time limit of one call of the learner's function, in seconds.
+    worked : callable, optional
+        ``worked(params, ref) -> str``: the worked steps with the learner's numbers (Markdown, maths
+        in ``$...$``), shown first by :func:`worked_solution`. Without it the worked solution is
+        built from the hint, the answer and what each misconception gives.
     """
 
     id: str
@@ -146,6 +150,7 @@ class Exercise:
     finite_difference: Callable[[tuple], Any] | None = None
     solution: Callable[..., Any] | None = None
     per_call: float = 5.0
+    worked: Callable[[dict, Any], str] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -638,6 +643,8 @@ def _quiz_precision(value: float, tol: float) -> int | None:
 def quiz(exercise_id: str) -> list[dict]:
     """Return the jupyterquiz question list for the static book page (the instance of learner "").
 
+    The question text is short ("Your answer (in mm):", or the one number an array exercise asks
+    for): the page shows the exercise's prompt with :func:`companion.exercises.show` just above it.
     Numeric answers are accepted within the exercise's tolerance; the misconceptions become wrong
     answers with their explanation. Use with ``jupyterquiz.display_quiz(quiz(id))``. A "function"
     exercise has no quiz (an empty list): the page shows its task and worked solution instead.
@@ -647,10 +654,11 @@ def quiz(exercise_id: str) -> list[dict]:
         return []  # the static page shows the task, a scaffold and the worked solution instead
     params = _params(ex, "")
     ref = ex.solve(params)
-    prompt = ex.prompt.format(**params)
+    # The page shows the exercise's prompt just above (``show``): the quiz asks only for the answer.
+    prompt = "Your answer" + (f" (in {ex.unit})" if ex.unit else "") + ":"
     if ex.kind == "choice":
         return [{
-            "question": prompt,
+            "question": "Your choice:",
             "type": "multiple_choice",
             "answers": [{"answer": c, "correct": c == str(ref),
                          "feedback": "Correct." if c == str(ref) else "Not this one."} for c in ex.choices],
@@ -659,7 +667,7 @@ def quiz(exercise_id: str) -> list[dict]:
         if ex.quiz_format is None:
             raise ValueError(f"quiz_format: array exercise {ex.id!r} needs one to make a quiz question")
         question, number = ex.quiz_format(params, ref)
-        prompt, value = f"{prompt}\n\n{question}", float(number)
+        prompt, value = question, float(number)
         misfits: list[dict] = []
     else:
         value = float(np.asarray(ref, dtype=float))
@@ -678,3 +686,96 @@ def quiz(exercise_id: str) -> list[dict]:
     if precision is not None:
         question["precision"] = precision
     return [question]
+
+
+# --------------------------------------------------------------------------------------------
+# The static page: worked solutions
+# --------------------------------------------------------------------------------------------
+
+def _format_answer(value: Any, ex: Exercise) -> str:
+    arr = np.asarray(value, dtype=float) if ex.kind != "choice" else None
+    if arr is None:
+        return str(value)
+    if arr.shape == ():
+        v = float(arr)
+        text = str(int(round(v))) if ex.integer or v.is_integer() else f"{v:.6g}"
+        return text + (f" {ex.unit}" if ex.unit else "")
+    return "\n\n```\n" + np.array2string(arr, precision=4, suppress_small=True, max_line_width=88) + "\n```"
+
+
+@dataclass(frozen=True)
+class WorkedSolution:
+    """A worked solution for a page: Markdown in a notebook, plain text elsewhere."""
+
+    id: str
+    markdown: str
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __str__(self) -> str:
+        return self.markdown
+
+
+def worked_solution(exercise_id: str, *, learner: str = "") -> WorkedSolution:
+    """The worked solution of an exercise for the book page, checked by :func:`check` first.
+
+    For a "function" exercise: the source of the worked solution and the checker's verdict on it.
+    Otherwise: the exercise's own worked steps (``Exercise.worked``) or its method (the hint), the
+    answer with its unit (for a choice, the right option), and what each typical mistake gives
+    and why it is wrong: the same feedback a learner gets from :func:`check`.
+
+    Raises
+    ------
+    AssertionError
+        If the checker does not accept the reference answer (the book's build then fails).
+    TypeError, KeyError
+        If `exercise_id` is not a str or not in the catalog.
+
+    Examples
+    --------
+    >>> from companion.exercises import worked_solution
+    >>> print(worked_solution("conv.value-by-hand"))  # doctest: +ELLIPSIS
+    **Method.** The output at (i, j) uses the window ...
+    <BLANKLINE>
+    **Answer.** ...
+    """
+    import inspect
+
+    ex = _get(exercise_id)
+    ref = answer(exercise_id, learner=learner)
+    feedback = check(exercise_id, ref, learner=learner)
+    assert feedback.correct, f"{exercise_id}: the checker rejects the reference answer: {feedback.message}"
+    if ex.kind == "function":
+        try:
+            source = inspect.getsource(ref)
+        except (OSError, TypeError):
+            source = f"# {getattr(ref, '__name__', 'solution')}: source not available"
+        text = (f"A worked solution, run through the same checker when the book is built:\n\n"
+                f"```python\n{source.rstrip()}\n```\n\nThe checker: {feedback}")
+        return WorkedSolution(ex.id, text)
+    params = _params(ex, learner)
+    parts = []
+    if ex.worked is not None:
+        parts.append("**Worked steps.** " + ex.worked(copy.deepcopy(params), copy.deepcopy(ref)))
+    elif ex.hint:
+        parts.append(f"**Method.** {ex.hint}")
+    if ex.kind == "choice":
+        parts.append(f"**Answer.** {ref}")
+    else:
+        parts.append(f"**Answer.** {_format_answer(ref, ex)}")
+    slips = []
+    for mis in ex.misconceptions:
+        try:
+            wrong = mis.value(copy.deepcopy(params))
+        except Exception:
+            continue
+        if ex.kind == "choice":
+            if str(wrong) != str(ref):
+                slips.append(f"- *{wrong}*: {mis.message}")
+        elif not _close(np.asarray(wrong, dtype=float), np.asarray(ref, dtype=float), ex.rtol, ex.atol):
+            slips.append(f"- {_format_answer(wrong, ex).strip()}: {mis.message}")
+    if slips:
+        label = "The other options" if ex.kind == "choice" else "Typical slips give"
+        parts.append(f"**{label}:**\n\n" + "\n".join(slips))
+    return WorkedSolution(ex.id, "\n\n".join(parts))

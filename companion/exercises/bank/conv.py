@@ -83,6 +83,10 @@ register(Exercise(
     rtol=0.0,
     atol=0.5,
     unit="pixels",
+    worked=lambda p, ref: (
+        f"The dilated kernel spans $d(k-1)+1 = {p['d']}\\cdot{p['k'] - 1}+1 = {p['d'] * (p['k'] - 1) + 1}$ pixels; "
+        f"the padded row has $n + 2p = {p['n']} + {2 * p['p']} = {p['n'] + 2 * p['p']}$ pixels; the window "
+        f"positions number $\\lfloor({p['n'] + 2 * p['p']} - {p['d'] * (p['k'] - 1) + 1}) / {p['s']}\\rfloor + 1 = {ref}$."),
     hint=("A dilated kernel spans d(k-1)+1 pixels; padding is added on both sides; count the window "
           "positions: floor((n + 2p - d(k-1) - 1) / s) + 1."),
     misconceptions=(
@@ -123,6 +127,10 @@ register(Exercise(
             "along each of its {dims} spatial axes, and has a bias (the default)."),
     make_params=_pc_params,
     solve=lambda p: count_conv_parameters(p["c_in"], p["c_out"], _pc_kernel(p)),
+    worked=lambda p, ref: (
+        f"Each of the {p['c_out']} output channels has one kernel of ${p['c_in']} \\times {p['k']}^{p['dims']} = "
+        f"{p['c_in'] * p['k'] ** p['dims']}$ weights and one bias: "
+        f"${p['c_out']} \\times ({p['c_in'] * p['k'] ** p['dims']} + 1) = {ref}$."),
     integer=True,
     rtol=0.0,
     atol=0.5,
