@@ -20,7 +20,7 @@ from companion._validation import as_bool, as_int
 from companion.layers import count_conv_parameters, receptive_field
 
 __all__ = ["UNetPlan", "make_plan", "stage_channels", "plan_parameters", "plan_activation_bytes",
-           "plan_training_bytes", "plan_layers", "plan_receptive_field", "stage_spacings", "anisotropy_violations",
+           "plan_training_bytes", "plan_layers", "plan_receptive_field", "valid_trace", "stage_spacings", "anisotropy_violations",
            "patch_divisible"]
 
 
@@ -275,6 +275,57 @@ def plan_receptive_field(plan: UNetPlan) -> tuple[int, ...]:
     (14, 32, 32)
     """
     return tuple(receptive_field(plan_layers(plan, axis)) for axis in range(plan.dims))
+
+
+def valid_trace(in_size: int, depth: int, *, kernel: int = 3, convs: int = 2,
+                decoder_convs: bool = True) -> list[tuple[str, int]]:
+    """The size along one axis after each step of a U-Net with valid (unpadded) convolutions.
+
+    Each stage's `convs` convolutions of `kernel` remove ``convs (kernel - 1)`` samples; a 2×
+    max pooling halves the size (rounding down, as torch does; a U-Net wants it even); a 2×
+    transposed convolution doubles it. No check is made here: a size can reach 0 or below, which
+    :func:`companion.models.unet.unet_output_size` reports as an unusable input.
+
+    Parameters
+    ----------
+    in_size : int
+        Input size along the axis.
+    depth : int
+        Number of poolings.
+    kernel, convs : int, default 3 and 2
+        Kernel size and number of convolutions per stage.
+    decoder_convs : bool, default True
+        Whether the decoder stages convolve too (``False``: a decoder of up-sampling only).
+
+    Returns
+    -------
+    list of (str, int)
+        ``(step, size after it)`` from ``("input", in_size)`` to the last decoder step.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-integer or negative argument.
+
+    Examples
+    --------
+    >>> valid_trace(572, 4)[-1], valid_trace(572, 4)[1]
+    (('decoder 0 convs', 388), ('encoder 0 convs', 568))
+    """
+    size = as_int(in_size, "in_size", minimum=1)
+    depth = as_int(depth, "depth", minimum=0)
+    trim = as_int(convs, "convs", minimum=1) * (as_int(kernel, "kernel", minimum=1) - 1)
+    decoder_convs = as_bool(decoder_convs, "decoder_convs")
+    steps = [("input", size)]
+    for level in range(depth):
+        steps.append((f"encoder {level} convs", steps[-1][1] - trim))
+        steps.append((f"encoder {level} pool", steps[-1][1] // 2))
+    steps.append(("bottleneck convs", steps[-1][1] - trim))
+    for level in reversed(range(depth)):
+        steps.append((f"decoder {level} up", 2 * steps[-1][1]))
+        if decoder_convs:
+            steps.append((f"decoder {level} convs", steps[-1][1] - trim))
+    return steps
 
 
 def stage_spacings(plan: UNetPlan, spacing: Sequence[float]) -> list[tuple[float, ...]]:

@@ -154,3 +154,18 @@ def test_anisotropy_rule_and_divisibility():
 def test_bad_calls(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("depth, size", [(1, 20), (2, 44), (2, 60), (3, 92)])
+def test_valid_trace_equals_a_valid_torch_unet(depth, size):
+    """The last size of valid_trace is the output size of companion.models.UNet(padding='valid')."""
+    from companion.unet import valid_trace
+
+    torch.manual_seed(0)
+    net = UNet(1, 2, dims=2, base_channels=2, depth=depth, norm=None, padding="valid")
+    with torch.no_grad():
+        out = net(torch.zeros(1, 1, size, size))
+    assert out.shape[-1] == valid_trace(size, depth)[-1][1]
+    assert valid_trace(572, 4)[-1] == ("decoder 0 convs", 388)   # Ronneberger et al.'s tile
+    # without decoder convolutions only the encoder and the bottleneck trim: ((572-4)/2-4)/2 ... = 28, then x16
+    assert valid_trace(572, 4, decoder_convs=False)[-1] == ("decoder 0 up", 16 * 28)

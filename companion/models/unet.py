@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from companion._validation import as_bool, as_int
-from companion.unet import make_plan, plan_receptive_field
+from companion.unet import make_plan, plan_receptive_field, valid_trace
 
 __all__ = [
     "UNet",
@@ -54,23 +54,21 @@ def group_count(channels: int, max_groups: int = 8) -> int:
 
 
 def _valid_trace(in_size: int, depth: int) -> tuple[int | None, str]:
-    """Follow one spatial axis through a valid-padding U-Net: (output size or None, reason)."""
-    s = in_size
-    for level in range(depth):
-        s -= 4
+    """Follow one spatial axis through a valid-padding U-Net: (output size or None, reason).
+
+    The sizes come from :func:`companion.unet.valid_trace`; here they are judged.
+    """
+    steps = valid_trace(in_size, depth)
+    for (step, s), (following, _) in zip(steps[1:], steps[2:] + [("end", 0)]):
+        if not step.endswith("convs"):
+            continue
+        level = step.split()[1] if step[0] in "ed" else None
+        where = {"e": f"level {level}", "b": "the bottleneck", "d": f"decoder level {level}"}[step[0]]
         if s <= 0:
-            return None, f"after the two convolutions of level {level} nothing is left ({s})"
-        if s % 2:
-            return None, f"after the two convolutions of level {level} the map is {s}, an odd size that 2x max pooling cannot halve"
-        s //= 2
-    s -= 4
-    if s <= 0:
-        return None, f"after the two convolutions of the bottleneck nothing is left ({s})"
-    for level in reversed(range(depth)):
-        s = 2 * s - 4
-        if s <= 0:
-            return None, f"after the two convolutions of decoder level {level} nothing is left ({s})"
-    return s, ""
+            return None, f"after the two convolutions of {where} nothing is left ({s})"
+        if following.endswith("pool") and s % 2:
+            return None, f"after the two convolutions of {where} the map is {s}, an odd size that 2x max pooling cannot halve"
+    return steps[-1][1], ""
 
 
 def unet_output_size(in_size: int, depth: int, padding: str = "valid") -> int:

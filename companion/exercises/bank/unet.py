@@ -16,7 +16,7 @@ import numpy as np
 from companion import layers
 from companion.convolution import conv_transpose, output_size
 from companion.exercises._engine import Exercise, Misconception, register
-from companion.unet import make_plan, plan_layers
+from companion.unet import make_plan, plan_layers, valid_trace
 
 
 # --------------------------------------------------------------------------- unet.level-params
@@ -52,16 +52,8 @@ def _valid_params(rng: np.random.Generator) -> dict:
 
 
 def _trace(n: int, depth: int, *, trim: int = 3, decoder_convs: bool = True) -> int:
-    s = n
-    for _ in range(depth):
-        s = output_size(output_size(s, trim), trim)  # two valid k x k convolutions
-        s = output_size(s, 2, stride=2)  # 2x2 max pooling
-    s = output_size(output_size(s, trim), trim)  # bottleneck
-    for _ in range(depth):
-        s = 2 * s  # 2x2 transposed convolution, stride 2: (s - 1) * 2 + 2
-        if decoder_convs:
-            s = output_size(output_size(s, trim), trim)
-    return s
+    """The output size (:func:`companion.unet.valid_trace`); `trim` is the kernel size of each convolution."""
+    return valid_trace(n, depth, kernel=trim, decoder_convs=decoder_convs)[-1][1]
 
 
 # --------------------------------------------------------------------------- unet.skip-channels
