@@ -12,6 +12,7 @@ Without a built book these tests skip (plain ``pytest``); ``make test`` sets
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 from pathlib import Path
@@ -217,6 +218,30 @@ def test_controls_are_named_by_what_they_show():
     assert names(html) == ('<summary>\n<p class="collapsed">Show code cell source</p><button aria-label="Color mode">'
                            '<i aria-hidden="true" class="theme-switch fa-solid fa-sun fa-lg" data-mode="light"></i></button>')
     assert names(names(html)) == names(html)
+
+
+def test_downloaded_notebook_says_what_it_needs_first():
+    ext = _extension()
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                "cells": [{"cell_type": "markdown", "id": "a", "metadata": {}, "source": ["# Title"]}]}
+    noted = ext.add_run_note(notebook, "https://example.org/book")
+    first = "".join(noted["cells"][0]["source"])
+    assert noted["cells"][1:] == notebook["cells"]
+    assert "companion" in first and "make lab" in first and "pip install -e ." in first
+    assert "https://example.org/book" in first
+    assert ext.add_run_note(noted) is noted                       # once
+    assert "repository" in "".join(ext.add_run_note(notebook)["cells"][0]["source"])
+    import nbformat
+    nbformat.validate(nbformat.from_dict(noted))
+
+
+def test_built_download_notebooks_start_with_the_run_note():
+    sources = sorted((BOOK_HTML / "_sources").rglob("*.ipynb")) if BOOK_HTML.is_dir() else []
+    if not sources:
+        unavailable("no downloadable notebooks in the build")
+    for path in sources:
+        first = json.loads(path.read_text(encoding="utf-8"))["cells"][0]
+        assert "make lab" in "".join(first["source"]), path.name
 
 
 def test_no_page_declares_an_inline_script_twice():

@@ -20,7 +20,10 @@ It also repairs what the assembled pages get wrong:
 5. The theme's first-visit colour mode is "auto" (not an empty string, a console error), and
    ``_static/quiz.js`` links each quiz box to its label and keeps its text when clicked again;
    the hide-input toggles and the colour-mode button are named by what they show.
-6. Chinese text is marked ``lang="zh-Hans"`` (a ``<span>`` around each run of CJK characters,
+6. The chapter notebooks the download button serves (``_sources/**/*.ipynb``) start with a
+   Markdown cell saying that they need the companion package from the book's repository and how
+   to run them (``make lab``, or ``pip install -e .``).
+7. Chinese text is marked ``lang="zh-Hans"`` (a ``<span>`` around each run of CJK characters,
    outside scripts, styles and tags), so browsers pick the Simplified Chinese glyphs of the
    bundled font (``vendor/fonts/noto-sans-sc``) instead of Japanese forms.
 
@@ -201,6 +204,49 @@ def _theme_mode(app: Sphinx, pagename: str, templatename: str, context: dict[str
     context.setdefault("default_mode", "auto")
 
 
+RUN_CELL_ID = "book-run-this-notebook"
+
+
+def run_note_markdown(repository: str = "") -> str:
+    """The first cell of a downloaded chapter notebook: what it needs and how to run it."""
+    where = (f"the book's repository, <{repository}>" if repository
+             else "the book's repository (its address is on the published book's home page)")
+    return ("**Running this notebook.** This chapter imports the book's companion package "
+            f"(`companion`), which comes with {where}; the notebook alone is not enough.\n\n"
+            "- In a clone of the repository: `make lab` (it installs everything into `.venv`, "
+            "then opens JupyterLab on `notebooks/`), open this chapter there and run all cells from the top.\n"
+            "- Or, in a Python 3.11+ environment of your own: `pip install -r requirements.txt` and "
+            "`pip install -e .` from the repository's folder, then run this notebook.\n\n"
+            "The book's page *Run the chapters yourself* says more.")
+
+
+def add_run_note(notebook: dict, repository: str = "") -> dict:
+    """Return `notebook` (nbformat 4 JSON) with the run note as its first cell (once)."""
+    cells = notebook.get("cells", [])
+    if cells and cells[0].get("id") == RUN_CELL_ID:
+        return notebook
+    cell = {"cell_type": "markdown", "id": RUN_CELL_ID, "metadata": {},
+            "source": run_note_markdown(repository).splitlines(keepends=True)}
+    if (notebook.get("nbformat"), notebook.get("nbformat_minor", 0)) < (4, 5):
+        del cell["id"]
+        if cells and cells[0].get("metadata", {}).get("book_run_note"):
+            return notebook
+        cell["metadata"] = {"book_run_note": True}
+    return dict(notebook, cells=[cell] + cells)
+
+
+def _note_downloads(app: Sphinx, outdir: Path) -> None:
+    """The chapter notebooks the download button serves (_sources/**.ipynb) say what they need."""
+    import json
+
+    repository = (app.config.html_theme_options or {}).get("repository_url", "") or ""
+    for path in sorted((outdir / "_sources").rglob("*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        noted = add_run_note(notebook, repository)
+        if noted is not notebook:
+            path.write_text(json.dumps(noted, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def _finish_pages(app: Sphinx, exception: Exception | None) -> None:
     """One pass over the written pages: repair each (scripts once, Chinese marked), then scan it."""
     if exception is not None or app.builder.format != "html":
@@ -208,6 +254,7 @@ def _finish_pages(app: Sphinx, exception: Exception | None) -> None:
     outdir = Path(app.outdir)
     if not (outdir / LOCAL_MATHJAX).is_file():
         logger.warning("offline: %s is missing from the build; run `make vendor`", LOCAL_MATHJAX)
+    _note_downloads(app, outdir)
     for page in sorted(outdir.rglob("*.html")):
         if page.relative_to(outdir).parts[0] in {"vendor", "_static", "_sources"}:
             continue
