@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from companion._validation import as_bool, as_int, as_positive_float
+from companion._validation import as_bool, as_choice, as_int, as_positive_float
 
 __all__ = [
     "BRAIN_LABELS",
@@ -557,8 +557,7 @@ def load_ct_slice(name: str = "CT_small") -> ImageSlice:
     >>> load_ct_slice("693_J2KI").spacing
     (0.478516, 0.478516)
     """
-    if name not in CT_SLICES:
-        raise ValueError(f"name: expected one of {sorted(CT_SLICES)}, got {name!r}")
+    as_choice(name, "name", sorted(CT_SLICES))
     return _load_dicom(CT_SLICES[name])
 
 
@@ -610,8 +609,7 @@ def load_ct_series(name: str = "CT5N") -> list[ImageSlice]:
     import pydicom
     import pydicom.data
 
-    if not isinstance(name, str) or name not in CT_SERIES:
-        raise ValueError(f"name: expected one of {sorted(CT_SERIES)}, got {name!r}")
+    as_choice(name, "name", sorted(CT_SERIES))
     folder = os.path.join(os.path.dirname(pydicom.data.__file__), "test_files", CT_SERIES[name])
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"{name}: expected pydicom's bundled series at {folder}, not found "

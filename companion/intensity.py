@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from companion._validation import as_float_array, as_positive_float
+from companion._validation import as_choice, as_float_array, as_positive_float
 
 __all__ = ["WINDOWS", "window", "apply_window", "window_bounds"]
 
@@ -47,8 +47,7 @@ def _check_window(center: Any, width: Any, function: Any) -> tuple[float, float,
     if not np.isfinite(center):
         raise ValueError(f"center: expected a finite number (HU), got {center}")
     width = as_positive_float(width, "width")
-    if not isinstance(function, str) or function not in _FUNCTIONS:
-        raise ValueError(f"function: expected one of {_FUNCTIONS}, got {function!r}")
+    as_choice(function, "function", _FUNCTIONS)
     if function == "linear" and width < 1:
         raise ValueError(f"width: expected >= 1 for the 'linear' function, got {width}")
     return center, width, function
@@ -185,8 +184,7 @@ def apply_window(hu: Any, preset: str | tuple[float, float], *, function: str = 
     [0.5]
     """
     if isinstance(preset, str):
-        if preset not in WINDOWS:
-            raise ValueError(f"preset: expected one of {sorted(WINDOWS)}, got {preset!r}")
+        as_choice(preset, "preset", sorted(WINDOWS))
         center, width = WINDOWS[preset]
     elif isinstance(preset, (tuple, list)) and len(preset) == 2:
         center, width = preset
@@ -564,8 +562,7 @@ def shift_image(image: Any, mask: Any, kind: str, strength: float, *, seed: int 
 
     x = as_float_array(image, "image", ndim=2)
     m = _as_label_map(mask, x.shape).astype(np.int64)
-    if kind not in SHIFTS:
-        raise ValueError(f"kind: expected one of {SHIFTS}, got {kind!r}")
+    as_choice(kind, "kind", SHIFTS)
     s = _as_strength(strength)
     seed = _as_seed(seed)
     multiple = as_int(multiple, "multiple", minimum=1)

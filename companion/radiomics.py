@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from companion._validation import as_float_array, as_int, as_positive_float
+from companion._validation import as_choice, as_float_array, as_int, as_positive_float
 
 __all__ = ["glcm", "glcm_props", "GLCM_PROPS", "quantize", "first_order_features", "shape_features",
            "radiomics_features", "feature_names", "Cohort", "simulate_cohort", "bayes_auc", "latent_shift"]
@@ -182,8 +182,7 @@ def glcm_props(P: Any, prop: str = "contrast") -> np.ndarray:
     """
     if not isinstance(prop, str):
         raise TypeError(f"prop: expected a str, got {type(prop).__name__}")
-    if prop not in GLCM_PROPS:
-        raise ValueError(f"prop: expected one of {GLCM_PROPS}, got {prop!r}")
+    as_choice(prop, "prop", GLCM_PROPS)
     p = as_float_array(P, "P", ndim=4).astype(np.float64)
     if p.shape[0] != p.shape[1]:
         raise ValueError(f"P: expected shape (L, L, D, A), got {p.shape}")

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from companion._validation import as_bool, as_int, as_positive_float
+from companion._validation import as_bool, as_choice, as_int, as_positive_float
 from companion.residual import linear_theory_growth  # the NumPy core; re-exported here for old callers
 
 __all__ = ["PlainNet", "ResidualNet", "layer_gradient_norms", "BlurPool", "TinyCNN", "DnCNN", "linear_theory_growth"]
@@ -85,10 +85,8 @@ class _Stack(nn.Module):
         if dims > 2:
             raise ValueError(f"dims: expected 0 (linear layers), 1 or 2 (convolutions), got {dims}")
         sigma = as_positive_float(sigma, "sigma", allow_zero=True)
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {_ACTIVATIONS}, got {activation!r}")
-        if norm not in _NORMS:
-            raise ValueError(f"norm: expected one of {_NORMS}, got {norm!r}")
+        as_choice(activation, "activation", _ACTIVATIONS)
+        as_choice(norm, "norm", _NORMS)
         if in_channels is not None:
             in_channels = as_int(in_channels, "in_channels", minimum=1)
         if num_classes is not None:
@@ -308,8 +306,7 @@ class TinyCNN(nn.Module):
     def __init__(self, in_channels: int = 1, num_classes: int = 2, *, width: int = 8,
                  pool: str = "max", seed: int = 0):
         super().__init__()
-        if pool not in ("max", "blur"):
-            raise ValueError(f"pool: expected 'max' or 'blur', got {pool!r}")
+        as_choice(pool, "pool", ("max", "blur"), expected="'max' or 'blur'")
         in_channels = as_int(in_channels, "in_channels", minimum=1)
         num_classes = as_int(num_classes, "num_classes", minimum=1)
         width = as_int(width, "width", minimum=1)

@@ -23,7 +23,7 @@ from typing import NamedTuple, Sequence
 import torch
 from torch import nn
 
-from companion._validation import as_bool, as_int
+from companion._validation import as_bool, as_choice, as_int
 from companion.unet import make_plan, plan_receptive_field, valid_trace
 
 __all__ = [
@@ -107,8 +107,7 @@ def unet_output_size(in_size: int, depth: int, padding: str = "valid") -> int:
     """
     in_size = as_int(in_size, "in_size", minimum=1)
     depth = as_int(depth, "depth", minimum=0)
-    if padding not in PADDINGS:
-        raise ValueError(f"padding: expected 'same' or 'valid', got {padding!r}")
+    as_choice(padding, "padding", PADDINGS, expected="'same' or 'valid'")
     if padding == "same":
         m = 2**depth
         if in_size % m:
@@ -296,10 +295,8 @@ class UNet(nn.Module):
         base_channels = as_int(base_channels, "base_channels", minimum=1)
         depth = as_int(depth, "depth", minimum=0)
         skip = as_bool(skip, "skip")
-        if norm not in NORMS:
-            raise ValueError(f"norm: expected 'batch', 'instance', 'group' or None, got {norm!r}")
-        if padding not in PADDINGS:
-            raise ValueError(f"padding: expected 'same' or 'valid', got {padding!r}")
+        as_choice(norm, "norm", NORMS, expected="'batch', 'instance', 'group' or None")
+        as_choice(padding, "padding", PADDINGS, expected="'same' or 'valid'")
         self.in_channels, self.out_channels, self.dims = in_channels, out_channels, dims
         self.base_channels, self.depth, self.skip = base_channels, depth, skip
         self.norm, self.padding = norm, padding
