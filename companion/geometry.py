@@ -27,7 +27,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from companion._validation import as_float_array, as_int, as_tuple
+from companion._validation import as_float_array, as_int, as_real, as_tuple
 
 __all__ = [
     "LPS_RAS", "index_to_world", "world_to_index", "affine", "affine_to_geometry",
@@ -354,10 +354,7 @@ def geometry_from_dicom(pixel_spacing: Sequence[float], image_position: Sequence
         raise ValueError(f"pixel_spacing: expected both entries > 0 (mm), got {ps.tolist()}")
     origin = _vector3(image_position, "image_position")
     row, col = _orientation(image_orientation)
-    if isinstance(slice_spacing, bool) or not isinstance(slice_spacing, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"slice_spacing: expected a number, got {type(slice_spacing).__name__}")
-    if not math.isfinite(float(slice_spacing)) or float(slice_spacing) <= 0:
-        raise ValueError(f"slice_spacing: expected a number > 0 (mm), got {slice_spacing}")
+    slice_spacing = as_real(slice_spacing, "slice_spacing", positive=True, expected="a number (mm)")
     direction = np.stack([row, col, np.cross(row, col)], axis=1)
     spacing = np.array([float(slice_spacing), ps[0], ps[1]])
     return spacing, origin, direction

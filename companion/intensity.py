@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from companion._validation import as_choice, as_float_array, as_positive_float
+from companion._validation import as_choice, as_float_array, as_positive_float, as_real
 
 __all__ = ["WINDOWS", "window", "apply_window", "window_bounds"]
 
@@ -41,11 +41,7 @@ _FUNCTIONS = ("linear_exact", "linear")
 
 
 def _check_window(center: Any, width: Any, function: Any) -> tuple[float, float, str]:
-    if isinstance(center, bool) or not isinstance(center, (int, float, np.integer, np.floating)):
-        raise TypeError(f"center: expected a number (HU), got {type(center).__name__}")
-    center = float(center)
-    if not np.isfinite(center):
-        raise ValueError(f"center: expected a finite number (HU), got {center}")
+    center = as_real(center, "center", expected="a number (HU)")
     width = as_positive_float(width, "width")
     as_choice(function, "function", _FUNCTIONS)
     if function == "linear" and width < 1:
