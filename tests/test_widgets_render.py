@@ -63,3 +63,38 @@ def test_explorer_refuses_what_it_cannot_show():
         static_explorer(_fake_render, {"T": [1.0]})
     with pytest.raises(ValueError, match="more than max_images"):
         static_explorer(_fake_render, {"a": list(range(10)), "b": list(range(10))})
+
+
+def test_sharp_figures_sends_twice_the_pixels_tagged_with_the_css_size():
+    from IPython.core.interactiveshell import InteractiveShell
+    from PIL import Image
+    import io
+
+    from companion.widgets import sharp_figures
+
+    sharp_figures()                                   # outside IPython: nothing happens
+    shell = InteractiveShell.instance()
+    try:
+        sharp_figures()
+        fig, ax = plt.subplots(figsize=(3, 2), dpi=100)
+        ax.plot([0, 1])                                  # an empty figure is not printed at all
+        png, meta = shell.display_formatter.formatters["image/png"](fig)    # the retina printer
+        png = png if isinstance(png, bytes) else base64.b64decode(png)
+        w, h = Image.open(io.BytesIO(png)).size
+        assert abs(meta["width"] * 2 - w) <= 1 and w >= 500   # bbox_inches="tight" trims a little
+        plt.close(fig)
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_show_array_keeps_the_pixels_for_the_static_page():
+    import numpy as np
+
+    picture = widgets.Image(format="png")
+    from companion.widgets._render import show_array
+
+    show_array(picture, np.zeros((10, 12, 3)), scale=3)
+    assert picture.layout.width == "36px" and picture._companion_pixels.shape == (10, 12, 3)
+    from PIL import Image
+    import io
+    assert Image.open(io.BytesIO(picture.value)).size == (72, 60)      # 2 x 3 device pixels per pixel
