@@ -14,6 +14,16 @@ Then, from the DOM after the scripts ran:
 - saved widget state (if the page has any) was rendered by the local widget manager;
 - the page requested nothing over http(s).
 
+The second half reads the book as a reader does, in one Chromium driven over the DevTools pipe
+(``tests/_cdp.py``), from file:// and from a local http server (127.0.0.1; every host name still
+resolves to nothing): every quiz on every page is answered by typing (the right number, each
+misconception's number, a far-off number) or clicking (a wrong, then the right option) and must
+show its own feedback; axe-core (``make vendor`` puts it in ``_vendor/test``; ``AXE_JS``) finds no
+critical or serious violation in the main content of a sample of pages (``BOOK_AXE_PAGES``);
+display equations fit a 390 px phone (shrunk, or scrolling in their own box). Each page must log
+no console error (uncaught exceptions, ``console.error``, failed loads) and request nothing from
+outside the book.
+
 Without a built book or a Chromium these tests skip (plain ``pytest``); ``make test`` sets
 ``BOOK_TESTS_REQUIRED=1`` and then they fail. ``BOOK_HTML`` selects another build folder,
 ``BOOK_BROWSER_PAGE`` another page (relative to it) and ``CHROMIUM`` another browser binary.
