@@ -692,7 +692,8 @@ def quiz(exercise_id: str) -> list[dict]:
 # The static page: worked solutions
 # --------------------------------------------------------------------------------------------
 
-def _format_answer(value: Any, ex: Exercise) -> str:
+def _format_answer(value: Any, ex: Exercise, *, inline: bool = False) -> str:
+    """An answer as Markdown: a number with its unit, or an array (inline code, or a code block)."""
     arr = np.asarray(value, dtype=float) if ex.kind != "choice" else None
     if arr is None:
         return str(value)
@@ -700,7 +701,11 @@ def _format_answer(value: Any, ex: Exercise) -> str:
         v = float(arr)
         text = str(int(round(v))) if ex.integer or v.is_integer() else f"{v:.6g}"
         return text + (f" {ex.unit}" if ex.unit else "")
-    return "\n\n```\n" + np.array2string(arr, precision=4, suppress_small=True, max_line_width=88) + "\n```"
+    text = np.array2string(arr, precision=4, suppress_small=True, separator=", ",
+                           max_line_width=10**6 if inline else 88)
+    if inline or "\n" not in text:
+        return "`" + " ".join(text.split()) + "`"
+    return "\n\n```text\n" + text + "\n```"
 
 
 @dataclass(frozen=True)
@@ -774,7 +779,7 @@ def worked_solution(exercise_id: str, *, learner: str = "") -> WorkedSolution:
             if str(wrong) != str(ref):
                 slips.append(f"- *{wrong}*: {mis.message}")
         elif not _close(np.asarray(wrong, dtype=float), np.asarray(ref, dtype=float), ex.rtol, ex.atol):
-            slips.append(f"- {_format_answer(wrong, ex).strip()}: {mis.message}")
+            slips.append(f"- {_format_answer(wrong, ex, inline=True)}: {mis.message}")
     if slips:
         label = "The other options" if ex.kind == "choice" else "Typical slips give"
         parts.append(f"**{label}:**\n\n" + "\n".join(slips))
