@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Exercises about a model that has to be run (autograd through a CNN, a trained network):
-NEEDS_TORCH = {"deploy.occlusion-linear", "layer.erf-measure"}
+NEEDS_TORCH = {"xai.occlusion-linear", "layer.erf-measure"}
 CODE = """
 import importlib.abc, json, sys
 class Block(importlib.abc.MetaPathFinder):

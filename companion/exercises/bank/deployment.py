@@ -1,9 +1,9 @@
 """Exercises of chapter chap-deployment (ids ``deploy.*``): z-score normalisation after an intensity
-shift, the occlusion drop of a linear model, which shift normalisation undoes.
+shift, which shift normalisation undoes. (The occlusion exercise moved to chap-explainability:
+``xai.occlusion-linear``.)
 
 The answers come from companion code: :func:`companion.intensity.zscore` and
-:func:`~companion.intensity.shift_image`, :func:`companion.explain.occlusion_sensitivity`
-(torch is imported inside ``solve`` only, as the engine requires).
+:func:`~companion.intensity.shift_image`.
 """
 
 from __future__ import annotations
@@ -51,57 +51,6 @@ register(Exercise(
                       "the z-score uses the statistics of the image it is given."),
         Misconception("sample-std", lambda p: _zscore_solve(p) * np.sqrt(5 / 6),
                       "That divides by the sample standard deviation (n - 1 = 5); here it is the population one (n = 6)."),
-    ),
-))
-
-
-# --------------------------------------------------------------------------- deploy.occlusion-linear
-def _occ_params(rng: np.random.Generator) -> dict:
-    image = rng.integers(0, 10, size=(4, 4)) / 10
-    return {"image": [[float(v) for v in row] for row in image],
-            "rows": "\n".join("  " + "  ".join(f"{v:.1f}" for v in row) for row in image),
-            "w": float(rng.choice([-2.0, -1.5, 0.5, 1.5, 2.0, 3.0])), "bias": float(rng.choice([-1.0, 0.5, 2.0])),
-            "r": int(rng.choice([0, 2])), "c": int(rng.choice([0, 2])),
-            "baseline": float(rng.choice([0.2, 0.3, 0.5]))}
-
-
-def _occ_solve(p: dict) -> float:
-    import torch
-
-    from companion.explain import occlusion_sensitivity
-
-    net = torch.nn.Conv2d(1, 2, 1).double()
-    with torch.no_grad():
-        net.weight.copy_(torch.tensor([1.0, p["w"]], dtype=torch.float64).reshape(2, 1, 1, 1))
-        net.bias.copy_(torch.tensor([0.0, p["bias"]], dtype=torch.float64))
-    x = np.array(p["image"])[None, None]
-    occ = occlusion_sensitivity(net, x, 1, 2, baseline=p["baseline"], score="logit")
-    return float(occ[0, p["r"], p["c"]])  # non-overlapping 2x2 patches: the patch's own drop
-
-
-def _patch(p: dict) -> np.ndarray:
-    return np.array(p["image"])[p["r"]:p["r"] + 2, p["c"]:p["c"] + 2]
-
-
-register(Exercise(
-    id="deploy.occlusion-linear",
-    title="Occlusion drop of a linear model",
-    prompt=("A one-pixel 'network' gives the lesion logit z(p) = w x(p) + b at every pixel, with w = {w} "
-            "and b = {bias}; the score is S = sum of z(p) over all 16 pixels of the 4x4 image\n{rows}\n"
-            "The 2x2 patch whose top-left pixel is at row {r}, column {c} (counting from 0) is set to the "
-            "baseline {baseline}. By how much does S drop (S before minus S after)?"),
-    make_params=_occ_params,
-    solve=_occ_solve,
-    rtol=1e-6,
-    atol=1e-9,
-    hint="Only the four occluded pixels change; each changes z by w times its change of intensity.",
-    misconceptions=(
-        Misconception("no-baseline", lambda p: p["w"] * _patch(p).sum(),
-                      "That sets the patch to 0; it is set to the baseline value."),
-        Misconception("bias", lambda p: p["w"] * (_patch(p) - p["baseline"]).sum() + 4 * p["bias"],
-                      "The bias is added before and after occlusion alike: it cancels in the drop."),
-        Misconception("mean", lambda p: p["w"] * (_patch(p) - p["baseline"]).mean(),
-                      "That is the mean change per pixel; the score is a sum over pixels."),
     ),
 ))
 
