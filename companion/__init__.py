@@ -11,6 +11,7 @@ Each module holds one mechanism that a chapter of the book explains:
 ``init``               weight initialisation and signal propagation (He et al.)
 ``activations``        ReLU, LeakyReLU, ELU and their derivatives
 ``normalization``      batch, instance and group normalisation
+``batch_statistics``   how noisy a mini-batch's mean and variance are; the train/eval gap
 ``pooling``            average / max pooling and its backward pass, box-filter response, blur pooling
 ``residual``           the linear theory of gradients through plain and residual stacks
 ``unet``               the arithmetic of a U-Net plan: parameters, memory, receptive field
@@ -18,7 +19,9 @@ Each module holds one mechanism that a chapter of the book explains:
 ``metrics``            Dice, Hausdorff distance and other segmentation metrics
 ``calibration``        reliability diagrams, ECE, Brier score, temperature scaling
 ``baselines``          classical segmentation baselines (global and smoothed thresholds)
+``segmentation``       tissue segmentation of real anatomy: honest splits, Gaussian mixture, per-tissue scores
 ``lesions``            lesions inserted into real anatomy, per-lesion detection counts, FROC
+``attribution``        scoring explanations where the truth is known: pointing game, attribution inside
 ``radiomics``          GLCM texture and other radiomics features, a radiogenomic cohort
 ``evaluation``         AUC, its uncertainty, honest and nested cross-validation
 ``gradcheck``          centred finite differences for gradient checks
@@ -41,10 +44,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "activations", "baselines", "calibration", "convolution", "data", "evaluation", "exercises",
-    "explain", "frequency", "geometry", "gradcheck", "init", "intensity", "layers", "lesions", "losses",
-    "metrics", "models", "normalization", "pooling", "radiomics", "residual", "train", "unet",
-    "widgets",
+    "activations", "attribution", "baselines", "batch_statistics", "calibration", "convolution",
+    "data", "evaluation", "exercises", "explain", "frequency", "geometry", "gradcheck", "init",
+    "intensity", "layers", "lesions", "losses", "metrics", "models", "normalization", "pooling",
+    "radiomics", "residual", "segmentation", "train", "unet", "widgets",
 )
 __all__ = [*_SUBMODULES, "book_seed", "book_threads"]
 

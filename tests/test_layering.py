@@ -67,3 +67,15 @@ def test_torch_aliases_are_the_models_modules(name):
     assert alias is importlib.import_module(f"companion.models.{name}")
     source = (ROOT / "companion" / f"{name}.py").read_text()
     assert "import torch" not in source and len(source.splitlines()) < 15
+
+
+def test_every_module_is_listed_in_the_package_table():
+    """``companion/__init__`` lists every public module (lazy attribute and the table in its
+    docstring), so ``companion.<module>`` works and a reader finds each mechanism there."""
+    import companion
+
+    modules = sorted(p.stem for p in (ROOT / "companion").glob("*.py") if not p.stem.startswith("_"))
+    packages = sorted(p.parent.name for p in (ROOT / "companion").glob("*/__init__.py"))
+    for name in modules + packages:
+        assert name in companion._SUBMODULES, f"{name} missing from companion._SUBMODULES"
+        assert f"``{name}``" in companion.__doc__, f"{name} missing from the module table"
