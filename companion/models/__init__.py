@@ -6,8 +6,9 @@
 - :class:`PlainNet`, :class:`ResidualNet` — ``companion.models.resnets``
 - torch twins of the losses — ``companion.models.losses``
 - the training loop — ``companion.models.train`` (also ``companion.train``)
-- saliency, Grad-CAM, occlusion, Integrated Gradients — ``companion.models.explain`` (also
+- saliency, SmoothGrad, Grad-CAM, occlusion, Integrated Gradients — ``companion.models.explain`` (also
   ``companion.explain``)
+- the small image classifier of chap-explainability and its training loop — ``companion.models.classifier``
 
 Every module that imports torch lives in this subpackage; the NumPy cores beside it never do.
 """
@@ -31,6 +32,6 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(f"companion.models.{_LAZY[name]}"), name)
         globals()[name] = value
         return value
-    if name in ("unet", "resnets", "losses", "train", "explain", "erf"):
+    if name in ("unet", "resnets", "losses", "train", "explain", "erf", "classifier"):
         return importlib.import_module(f"companion.models.{name}")
     raise AttributeError(f"module 'companion.models' has no attribute {name!r}")
