@@ -154,43 +154,56 @@ class _ThresholdWidget:
         busiest = int(np.argmax((self.labels > 0).reshape(self.labels.shape[0], -1).sum(1)))
         self.index = W.IntSlider(value=busiest, min=0, max=self.image.shape[0] - 1, description="slice",
                                  style=style, layout=layout)
+        self.slice_picture = W.Image(format="png")
         self.picture = W.Image(format="png")
-        self.fig = Figure(figsize=(6.4, 2.9), dpi=72)
-        self.axes = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
-        self.fig.subplots_adjust(left=0.02, right=0.98, top=0.85, bottom=0.16, wspace=0.25)
+        self.text = W.HTML()
+        # the histogram is drawn once; an update moves two lines
+        self.fig = Figure(figsize=(3.6, 2.4), dpi=72)
+        self.ax = self.fig.subplots()
+        self.fig.subplots_adjust(left=0.2, right=0.97, top=0.95, bottom=0.2)
         FigureCanvasAgg(self.fig)
+        bins = np.linspace(0, 1, 61)
+        for k, counts in zip((1, 2, 3), _hist_data(self.image, self.labels, bins)):
+            self.ax.stairs(counts, bins, color=TISSUE_COLOURS[k] if k != 3 else "#c9a800", lw=1.5,
+                           label=("CSF", "grey matter", "white matter")[k - 1])
+        self.lines = [self.ax.axvline(t, color="tab:red", ls="--", lw=1) for t in (low, high)]
+        self.ax.set_xlabel("T1 intensity", fontsize=8)
+        self.ax.set_ylabel("voxels", fontsize=8)
+        self.ax.tick_params(labelsize=7)
+        self.ax.legend(fontsize=7, frameon=False)
         self.view: ThresholdView | None = None
-        self._art: dict | None = None
         self.last_update_s = float("nan")
         for w in (self.low, self.high, self.index):
             w.observe(lambda _c: self.update(), names="value")
         controls = W.HBox([self.low, self.high, self.index], layout=W.Layout(flex_flow="row wrap"))
-        self.ui = W.VBox([controls, self.picture])
+        pictures = W.HBox([self.slice_picture, self.picture], layout=W.Layout(flex_flow="row wrap"))
+        self.ui = W.VBox([controls, self.text, pictures])
         self.ui.controller = self
         self.update()
 
     def update(self) -> None:
+        from companion.widgets._render import show_array
+
         t0 = time.perf_counter()
         low, high = self.low.value, self.high.value
         if not low < high:
             high = min(low + 0.01, 1.0)
         self.view = threshold_view(self.image, self.labels, low, high, boundary=self.boundary)
-        if self._art is None:
-            self._art = draw_threshold_view(self.view, self.image, self.labels, self.index.value, self.axes)
-        else:
-            self._art["img"].set_data(_slice_rgba(self.view, self.labels, self.index.value))
-            self._art["title"].set_text(_title(self.view, self.index.value))
-            for line, t in zip(self._art["lines"], self.view.thresholds):
-                line.set_xdata([t, t])
+        show_array(self.slice_picture, _slice_rgba(self.view, self.labels, self.index.value), scale=2)
+        for line, t in zip(self.lines, self.view.thresholds):
+            line.set_xdata([t, t])
         show_png(self.picture, figure_png(self.fig, close=False), figure_width(self.fig))
+        self.text.value = _title(self.view, self.index.value).replace("\n", "<br>")
         self.last_update_s = time.perf_counter() - t0
 
     def alt_texts(self) -> list[str]:
         v, d = self.view, self.view.dice
-        return [f"Slice {self.index.value} labelled by thresholds {v.thresholds[0]:.2f} and {v.thresholds[1]:.2f}, "
-                f"wrong voxels in red; Dice CSF {d[0]:.2f}, grey matter {d[1]:.2f}, white matter {d[2]:.2f}; "
-                f"{100 * v.boundary_error_share:.0f} % of the wrong voxels lie on a tissue boundary. Right: "
-                f"intensity histograms of the three tissues with the thresholds as dashed lines."]
+        return [f"Slice {self.index.value} labelled by thresholds {v.thresholds[0]:.2f} and {v.thresholds[1]:.2f}: "
+                f"CSF blue, grey matter grey, white matter yellow, wrong voxels red; Dice CSF {d[0]:.2f}, "
+                f"grey matter {d[1]:.2f}, white matter {d[2]:.2f}; {100 * v.boundary_error_share:.0f} % of the "
+                f"wrong voxels lie on a tissue boundary.",
+                f"Intensity histograms of CSF, grey and white matter with the thresholds {v.thresholds[0]:.2f} "
+                f"and {v.thresholds[1]:.2f} as dashed lines."]
 
 
 STATIC_LOW = (0.45, 0.5, 0.55)
