@@ -244,6 +244,18 @@ def test_built_download_notebooks_start_with_the_run_note():
         assert "make lab" in "".join(first["source"]), path.name
 
 
+def test_quiz_scripts_wait_for_mathjax():
+    guard = _extension().guard_quiz_mathjax
+    js = 'var version = MathJax.version; if (version[0] == "2") { a(); } else if (version[0] == "3") { b(); }'
+    guarded = guard(js)
+    assert guarded.startswith('var version = MathJax.version; if (!version || (version[0] == "3" && !MathJax.typeset))')
+    assert guarded.endswith('else if (version[0] == "2") { a(); } else if (version[0] == "3") { b(); }')
+    assert guard(guarded) == guarded                                  # once
+    for page in built_pages():
+        html = page.read_text(encoding="utf-8", errors="replace")
+        assert html.count('if (version[0] == "2")') == html.count('else if (version[0] == "2")'), page.name
+
+
 def test_no_page_declares_an_inline_script_twice():
     for page in built_pages():
         html = page.read_text(encoding="utf-8", errors="replace")

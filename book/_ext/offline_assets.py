@@ -72,12 +72,29 @@ def remote_loads(html: str) -> list[str]:
     return found
 
 
+# jupyterquiz reads MathJax.version (after a timeout) to choose how to typeset a quiz; on a page
+# whose deferred MathJax has not loaded yet, window.MathJax is still the configuration object, so
+# version is undefined and version[0] throws (seen on long pages under load), and a half-started
+# MathJax 3 makes it inject a second copy. Until MathJax is ready it now does nothing: MathJax's
+# startup typesets the whole page, quizzes included.
+QUIZ_MATHJAX_BRANCH = 'if (version[0] == "2")'
+QUIZ_MATHJAX_GUARD = ('if (!version || (version[0] == "3" && !MathJax.typeset)) { /* MathJax not ready: '
+                      'its startup typesets the page */ } else if (version[0] == "2")')
+
+
+def guard_quiz_mathjax(body: str) -> str:
+    """Make jupyterquiz's MathJax calls wait for a loaded MathJax (see QUIZ_MATHJAX_GUARD)."""
+    return re.sub(r'(?<!else )if \(version\[0\] == "2"\)', lambda m: QUIZ_MATHJAX_GUARD, body)
+
+
 def _localise_body(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                    doctree: Any) -> None:
     body = context.get("body")
     if body and CDN_MATHJAX.search(body):
         local = context["pathto"](LOCAL_MATHJAX, 1)
-        context["body"] = CDN_MATHJAX.sub(local, body)
+        body = context["body"] = CDN_MATHJAX.sub(local, body)
+    if body and QUIZ_MATHJAX_BRANCH in body:
+        context["body"] = guard_quiz_mathjax(body)
 
 
 def _empty_thebe_url(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
