@@ -256,6 +256,14 @@ def test_quiz_scripts_wait_for_mathjax():
         assert html.count('if (version[0] == "2")') == html.count('else if (version[0] == "2")'), page.name
 
 
+def test_no_page_shows_an_unanswered_exercise_check():
+    """An exercise's check cell (``my_answer = None`` then ``print(check(...))``) is tagged
+    remove-output: the page shows no "No answer yet" verdict (issue 17)."""
+    shown = [page.name for page in built_pages()
+             if "No answer yet" in page.read_text(encoding="utf-8", errors="replace")]
+    assert not shown, f"pages showing '✘ No answer yet': {shown} (tag the check cells remove-output)"
+
+
 def test_no_page_declares_an_inline_script_twice():
     for page in built_pages():
         html = page.read_text(encoding="utf-8", errors="replace")
