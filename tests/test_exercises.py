@@ -375,3 +375,19 @@ def test_static_quiz_answers_right_and_wrong_as_a_reader_types_them(exercise_id)
             ok, feedback = _js_quiz_verdict(q, repr(a["value"]))
             same = {b["feedback"] for b in q["answers"] if "value" in b and b["value"] == a["value"]}
             assert not ok and feedback in same, f"{exercise_id}: misconception {a['value']} not recognised"
+
+
+def test_renamed_exercise_keeps_its_old_id():
+    """`deploy.occlusion-linear` moved to `xai.occlusion-linear`: the old id still resolves, the catalog lists the new one."""
+    from companion.exercises import show, worked_solution
+    from companion.exercises._engine import ALIASES
+
+    old, new = "deploy.occlusion-linear", "xai.occlusion-linear"
+    assert ALIASES[old] == new and old not in EXERCISES and new in EXERCISES
+    assert set(ALIASES).isdisjoint(EXERCISES) and set(ALIASES.values()) <= set(EXERCISES)
+    assert exercise(old, learner="ada") == exercise(new, learner="ada")
+    np.testing.assert_allclose(answer(old, learner="ada"), answer(new, learner="ada"))
+    assert check(old, answer(new)).correct and not check(old, None).correct
+    assert quiz(old) == quiz(new)
+    assert str(worked_solution(old)) == str(worked_solution(new))
+    show(old)
