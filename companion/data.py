@@ -693,8 +693,9 @@ def load_brain_tissue(resolution: int = 2) -> tuple[np.ndarray, np.ndarray, np.n
     probability maps (Fonov et al. 2011); they are read with nilearn's own loaders
     (``load_mni152_template``, ``load_mni152_gm_template``, ``load_mni152_wm_template``,
     ``load_mni152_brain_mask``), nothing is downloaded. The labels are derived from the maps:
-    inside the intracranial mask (nilearn's brain mask with its holes, the ventricles, filled),
-    the CSF probability is ``1 - p_GM - p_WM`` (clipped at 0) and each voxel takes the tissue of
+    inside the brain mask (nilearn's: template T1 > 0.2, with its holes, the ventricles, filled;
+    not an intracranial mask, most extra-cerebral CSF is darker than 0.2 and lies outside it),
+    the "CSF" probability is ``1 - p_GM - p_WM`` (clipped at 0) and each voxel takes the tissue of
     highest probability; outside it is background. A voxel at a tissue boundary holds a mixture
     (partial volume), and its hard label is only its largest share.
 
@@ -763,7 +764,8 @@ def load_brain_tissue(resolution: int = 2) -> tuple[np.ndarray, np.ndarray, np.n
 def load_brain_probabilities(resolution: int = 2) -> np.ndarray:
     """The tissue probability maps behind :func:`load_brain_tissue`'s labels: CSF, grey, white matter.
 
-    Inside the intracranial mask: nilearn's grey- and white-matter maps and the CSF probability
+    Inside the brain mask (nilearn's: template T1 > 0.2, holes filled; not intracranial, see
+    :func:`load_brain_tissue`): nilearn's grey- and white-matter maps and the CSF probability
     ``1 - p_GM - p_WM`` (clipped at 0); 0 outside. ``labels == 1 + argmax(probs, axis=0)``
     inside the mask (the labels are taken in float64; stored as float32, a few exact near-ties
     may round either way). A voxel whose largest probability is well below 1 holds a mixture of
