@@ -112,3 +112,13 @@ BAD_CALLS = [  # call, exception, message pattern
 def test_bad_input_raises(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("shape, kwargs", CASES)
+def test_composite_class_weight_is_weighted_cross_entropy_plus_dice(shape, kwargs):
+    # oracle: torch's F.cross_entropy(weight=...) plus our (unweighted) Dice term
+    z, t = _data(shape, torch.float64, seed=3)
+    w = torch.linspace(0.5, 2.0, shape[1], dtype=torch.float64)
+    ours = tl.composite_loss(z, t, alpha=0.5, beta=2.0, weight=w, **kwargs)
+    ref = 0.5 * F.cross_entropy(z, t, weight=w) + 2.0 * tl.dice_loss(z, t, **kwargs)
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-12)

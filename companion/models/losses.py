@@ -233,13 +233,16 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, *, gamma: float = 2.0
 
 
 def composite_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float = 1.0, beta: float = 1.0,
-                   eps: float = 1e-5, include_background: bool = True, batch: bool = False) -> torch.Tensor:
+                   eps: float = 1e-5, include_background: bool = True, batch: bool = False,
+                   weight: torch.Tensor | None = None) -> torch.Tensor:
     """``alpha * cross_entropy + beta * dice_loss`` — MONAI ``DiceCELoss(lambda_ce=alpha, lambda_dice=beta)``.
 
     Cross-entropy is over every class (MONAI drops the background only from the Dice term).
     Argument mapping to MONAI ``DiceCELoss(softmax=True, to_onehot_y=True, ...)(logits,
     target[:, None])``: ``alpha`` → ``lambda_ce``, ``beta`` → ``lambda_dice``, ``eps`` →
     ``smooth_nr`` and ``smooth_dr``; ``include_background`` and ``batch`` keep their names.
+    `weight` (class weights) enters the cross-entropy term only, as in :func:`cross_entropy`;
+    MONAI's ``weight`` also weights its Dice term.
 
     Parameters
     ----------
@@ -249,6 +252,8 @@ def composite_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float =
         Non-negative weights of the cross-entropy and Dice terms.
     eps, include_background, batch
         As in :func:`dice_loss`.
+    weight : torch.Tensor, (K,), optional
+        Class weights of the cross-entropy term, as in :func:`cross_entropy`.
 
     Returns
     -------
@@ -270,7 +275,7 @@ def composite_loss(logits: torch.Tensor, target: torch.Tensor, *, alpha: float =
     """
     alpha = as_positive_float(alpha, "alpha", allow_zero=True)
     beta = as_positive_float(beta, "beta", allow_zero=True)
-    return alpha * cross_entropy(logits, target) + beta * dice_loss(
+    return alpha * cross_entropy(logits, target, weight) + beta * dice_loss(
         logits, target, eps=eps, include_background=include_background, batch=batch)
 
 
