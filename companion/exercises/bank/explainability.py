@@ -133,8 +133,8 @@ def _which_check_params(rng: np.random.Generator) -> dict:
 
 register(Exercise(
     id="xai.which-check",
-    title="Which check did the explanation fail?",
-    prompt="{scenario} Which check does this observation fail?",
+    title="Which check does this observation come from?",
+    prompt="{scenario} Which check produced this observation?",
     make_params=_which_check_params,
     solve=lambda p: WHICH_CHECK_CHOICES[_SCENARIOS[p["k"]][1]],
     kind="choice",
