@@ -12,9 +12,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from companion.data import phantom_2d  # noqa: E402
-from companion.train import dice_score, predict  # noqa: E402
-from companion.widgets.deployment import (SHIFTS, AugmentedDataset, predict_resampled, predict_tta, shift_grid, shift_image,  # noqa: E402
-                                          shift_widget, shifted_prediction, zscore)
+from companion.train import AugmentedDataset, dice_score, predict, predict_resampled, predict_tta  # noqa: E402
+from companion.widgets.deployment import (SHIFTS, shift_grid, shift_image, shift_widget,  # noqa: E402
+                                          shifted_prediction, zscore)
 
 
 def threshold_model(level: float = 0.75) -> torch.nn.Module:
@@ -36,6 +36,14 @@ def test_shift_functions_are_reexported():
     import companion.intensity as intensity
 
     assert shift_image is intensity.shift_image and zscore is intensity.zscore and SHIFTS is intensity.SHIFTS
+
+
+def test_training_helpers_live_in_models_train_and_are_reexported():
+    import companion.models.train as train
+    import companion.widgets.deployment as widget
+
+    for name in ("AugmentedDataset", "predict_resampled", "predict_tta"):
+        assert getattr(widget, name) is getattr(train, name)
 
 
 # ---------------------------------------------------------------- prediction under shift

@@ -6,7 +6,9 @@
 code path. `predict` turns logits into integer label maps; `sliding_window_predict` tiles a volume
 larger than the training patches, blending overlapping windows with a Gaussian importance map
 (as MONAI's ``sliding_window_inference(mode="gaussian")``); `dice_score` is the per-class hard
-Dice used for validation.
+Dice used for validation. Two test-time remedies (`predict_resampled` to the training spacing,
+`predict_tta` over flips) and `AugmentedDataset` (a dataset seen through seeded augmentation)
+complete the loop.
 
 References: ronneberger2015unet, milletari2016vnet, isensee2021nnunet.
 """
@@ -21,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from companion._validation import as_int, as_positive_float
+from companion._validation import as_float_array, as_int, as_positive_float
 
 __all__ = [
     "History",
@@ -34,6 +36,9 @@ __all__ = [
     "window_starts",
     "dice_score",
     "pick_device",
+    "predict_resampled",
+    "predict_tta",
+    "AugmentedDataset",
 ]
 
 
@@ -526,3 +531,164 @@ def sliding_window_predict(model: nn.Module, volume: Any, roi_size: Sequence[int
     logits = sliding_window_logits(model, volume, roi_size, overlap=overlap, gaussian=gaussian, device=device)
     single = logits.ndim == _spatial_dims(model) + 1
     return logits.argmax(axis=0 if single else 1).astype(np.int64)
+
+
+# --------------------------------------------------------------------------- test-time remedies, augmentation
+def predict_resampled(model: Any, image: Any, spacing: Sequence[float], train_spacing: Sequence[float], *,
+                      multiple: int = 8) -> np.ndarray:
+    """Predict an image at the spacing the model was trained on, and return labels on its own grid.
+
+    The header's `spacing` tells how large a pixel is; the image is resampled (linear,
+    :func:`companion.geometry.resample`) to `train_spacing`, zero-padded at the bottom and right
+    to a multiple of `multiple`, predicted, and the label map is resampled back to the input grid
+    (nearest neighbour, sample ``j`` at ``j * spacing`` mm). nnU-Net resamples every case to one
+    target spacing this way.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A 2-D segmentation network.
+    image : ndarray of float, (H, W)
+    spacing, train_spacing : (float, float)
+        ``(row, col)`` pixel spacing in mm of the image and of the training data.
+    multiple : int, default 8
+        ``2**depth`` of the U-Net.
+
+    Returns
+    -------
+    ndarray of int64, (H, W)
+
+    Shapes
+    ------
+    image : (H, W);  result : (H, W)
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming `model`, `image`, `spacing`, `train_spacing` or `multiple`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Conv2d(1, 2, 1)
+    >>> predict_resampled(net, np.zeros((10, 12), np.float32), (2.0, 2.0), (1.0, 1.0)).shape
+    (10, 12)
+    """
+    from companion.geometry import resample
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    x = as_float_array(image, "image", ndim=2)
+    multiple = as_int(multiple, "multiple", minimum=1)
+    sp = as_float_array(spacing, "spacing", ndim=1).astype(np.float64)
+    tr = as_float_array(train_spacing, "train_spacing", ndim=1).astype(np.float64)
+    for name, v in (("spacing", sp), ("train_spacing", tr)):
+        if v.size != 2 or not np.all(np.isfinite(v)) or np.any(v <= 0):
+            raise ValueError(f"{name}: expected two spacings > 0 (mm), got {v.tolist()}")
+    r = resample(x, sp, tr, order=1)
+    padded = np.pad(r, [(0, -n % multiple) for n in r.shape])
+    pred = predict(model, padded[None].astype(np.float32))[: r.shape[0], : r.shape[1]]
+    # back to the input grid: input pixel j sits at j * spacing mm = (j * spacing / train_spacing) in r
+    idx = [np.minimum(np.floor(np.arange(n) * s / t + 0.5).astype(np.int64), m - 1)
+           for n, s, t, m in zip(x.shape, sp, tr, r.shape)]
+    return pred[np.ix_(*idx)].astype(np.int64)
+
+
+def predict_tta(model: Any, images: Any) -> np.ndarray:
+    """Test-time augmentation: softmax probabilities averaged over the four flips of each image.
+
+    ``p(x) = 1/4 Σ_F F^{-1}(softmax(model(F x)))`` for ``F`` in {identity, vertical flip,
+    horizontal flip, both}: each prediction is flipped back before averaging. The flips are exact
+    symmetries of the task, so the average keeps what the model knows and cancels part of what
+    it does not (nnU-Net mirrors at test time the same way).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A 2-D segmentation network.
+    images : ndarray of float, (N, C, H, W)
+
+    Returns
+    -------
+    ndarray of float64, (N, K, H, W)
+        Averaged probabilities (each pixel's sum over K is 1).
+
+    Shapes
+    ------
+    images : (N, C, H, W);  result : (N, K, H, W)
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming `model` or `images`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Conv2d(1, 2, 1)
+    >>> p = predict_tta(net, np.zeros((1, 1, 4, 4), np.float32))
+    >>> p.shape, bool(np.allclose(p.sum(1), 1))
+    ((1, 2, 4, 4), True)
+    """
+    from companion.losses import softmax
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    x = as_float_array(images, "images", ndim=4)
+    total = 0.0
+    for axes in ((), (2,), (3,), (2, 3)):
+        flipped = np.ascontiguousarray(np.flip(x, axes)) if axes else x
+        probs = softmax(predict_logits(model, flipped.astype(np.float32)).astype(np.float64))
+        total = total + (np.flip(probs, axes) if axes else probs)
+    return total / 4
+
+
+class AugmentedDataset:
+    """A segmentation dataset seen through random augmentation (and optionally the z-score).
+
+    Every ``dataset[i]`` draws a fresh augmentation from one seeded generator
+    (:func:`companion.intensity.augment`), so a training run that reads the items in a seeded
+    order (``fit(..., seed=...)``, ``num_workers=0``) is reproducible.
+
+    Parameters
+    ----------
+    dataset : sequence of (image (1, H, W) tensor, mask (H, W) tensor)
+        E.g. :func:`companion.data.segmentation_dataset`.
+    seed : int
+        Seed of the augmentation generator.
+    normalise : bool, default False
+        Apply :func:`companion.intensity.zscore` after the augmentation (for a model trained on z-scored images).
+    **augment_kwargs
+        Passed to :func:`companion.intensity.augment` (probabilities and ranges).
+
+    Examples
+    --------
+    >>> from companion.data import segmentation_dataset
+    >>> ds = AugmentedDataset(segmentation_dataset(2, 16, seed=0), seed=1, normalise=True)
+    >>> x, y = ds[0]
+    >>> tuple(x.shape), tuple(y.shape), len(ds)
+    ((1, 16, 16), (16, 16), 2)
+    """
+
+    def __init__(self, dataset: Any, seed: int, *, normalise: bool = False, **augment_kwargs: Any) -> None:
+        from companion.intensity import augment
+
+        if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
+            raise TypeError(f"dataset: expected a sequence of (image, mask) pairs, got {type(dataset).__name__}")
+        self.dataset, self.normalise, self.kwargs = dataset, bool(normalise), augment_kwargs
+        self.rng = np.random.default_rng(as_int(seed, "seed", minimum=0))
+        augment(np.zeros((2, 2)), np.zeros((2, 2), int), np.random.default_rng(0), **augment_kwargs)  # check them now
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int):
+        from companion.intensity import augment, zscore
+
+        image, mask = self.dataset[i]
+        x = image.numpy() if hasattr(image, "numpy") else np.asarray(image)
+        y = mask.numpy() if hasattr(mask, "numpy") else np.asarray(mask)
+        xa, ya = augment(x[0], y, self.rng, **self.kwargs)
+        if self.normalise:
+            xa = zscore(xa)
+        return torch.from_numpy(np.ascontiguousarray(xa[None], dtype=x.dtype)), torch.from_numpy(np.ascontiguousarray(ya))
