@@ -694,7 +694,7 @@ def load_brain_tissue(resolution: int = 2) -> tuple[np.ndarray, np.ndarray, np.n
     (``load_mni152_template``, ``load_mni152_gm_template``, ``load_mni152_wm_template``,
     ``load_mni152_brain_mask``), nothing is downloaded. The labels are derived from the maps:
     inside the brain mask (nilearn's: template T1 > 0.2, with its holes, the ventricles, filled;
-    not an intracranial mask, most extra-cerebral CSF is darker than 0.2 and lies outside it),
+    not an intracranial mask: CSF around the brain darker than 0.2 lies outside it),
     the "CSF" probability is ``1 - p_GM - p_WM`` (clipped at 0) and each voxel takes the tissue of
     highest probability; outside it is background. A voxel at a tissue boundary holds a mixture
     (partial volume), and its hard label is only its largest share.
