@@ -219,7 +219,7 @@ AXE_JS = Path(os.environ.get("AXE_JS", ROOT / "_vendor" / "test" / "axe-core-4.1
 # The pages axe-core checks: the intro, chapters with quizzes and widgets, the problem sets, the
 # glossary and the run page (BOOK_AXE_PAGES, comma-separated, to choose others).
 AXE_PAGES = [p for p in os.environ.get("BOOK_AXE_PAGES", ",".join([
-    "book/intro.html", "notebooks/01_convolution.html", "notebooks/05_batch_norm.html",
+    "book/intro.html", "notebooks/01_convolution.html", "notebooks/05_batchnorm.html",
     "notebooks/06_pooling.html", "notebooks/10_calibration.html", "notebooks/16_derivations.html",
     "book/glossary.html", "book/run.html"])).split(",") if p]
 
@@ -458,7 +458,7 @@ def test_axe_core_finds_no_critical_or_serious_violation(browser, book_server, p
 
 
 EQUATION_PAGES = [p for p in os.environ.get("BOOK_EQUATION_PAGES", "notebooks/01_convolution.html,"
-                  "notebooks/05_batch_norm.html,notebooks/09_losses.html").split(",") if p]
+                  "notebooks/05_batchnorm.html,notebooks/09_losses.html").split(",") if p]
 EQUATIONS = """(async () => {
   await new Promise(r => setTimeout(r, 300));   // maths.js fits after MathJax's startup promise
   const eqs = [...document.querySelectorAll('mjx-container[display="true"]')];

@@ -402,7 +402,7 @@ def test_docstring_examples_run():
 
 
 # ---------------------------------------------------------------------------------------------
-# The chapter's exercises (companion/exercises/bank/conv.py): every misconception recognisable
+# The chapter's exercises (companion/exercises/bank/convolution.py): every misconception recognisable
 # for many learners, not only the three that tests/test_exercises.py tries
 # ---------------------------------------------------------------------------------------------
 

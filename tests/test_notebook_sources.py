@@ -58,3 +58,20 @@ def test_notebook_derives_its_randomness_from_book_seed(path):
     literal = re.findall(
         r"(?:default_rng|manual_seed|RandomState|np\.random\.seed)\(\s*\d+\s*\)|seed\s*=\s*\d+\b", code)
     assert not literal, f"{path.name}: literal seeds {literal[:5]}; derive them from book_seed()"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_one_name_per_chapter(path):
+    """A chapter's topic names its notebook (``NN_<topic>``), its label (``chap-<topic>``) and,
+    where it has them, its widget (``companion/widgets/<topic>.py``) and exercise bank
+    (``companion/exercises/bank/<topic>.py``)."""
+    topic = path.stem.split("_", 1)[1]
+    text = path.with_suffix(".md").read_text()
+    assert f"(chap-{topic})=" in text, f"{path.name}: expected the label chap-{topic}"
+    root = path.parents[1] / "companion"
+    imports = set(re.findall(r"companion\.(widgets|exercises\.bank)\.(\w+)", text))
+    for package, module in imports:
+        assert module == topic or package == "exercises.bank", \
+            f"{path.name} uses companion.{package}.{module}: widgets are named after their chapter"
+    assert (root / "exercises" / "bank" / f"{topic}.py").exists() or topic == "capstone", \
+        f"{path.name}: expected its exercise bank companion/exercises/bank/{topic}.py"
