@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion.exercises._engine import Exercise, Misconception, register
+from companion.exercises._engine import Exercise, Misconception, redraw, register
 
 # --------------------------------------------------------------------------- seg.split (choice)
 SPLIT_CHOICES = (
@@ -67,23 +67,38 @@ register(Exercise(
 
 # --------------------------------------------------------------------------- seg.froc-point (number)
 def _froc_params(rng: np.random.Generator) -> dict:
-    n_img = int(rng.integers(3, 6))
-    lesions = [int(v) for v in rng.integers(1, 7, n_img)]
-    for _ in range(1000):
+    def draw() -> dict:
+        n_img = int(rng.integers(3, 6))
+        lesions = [int(v) for v in rng.integers(1, 7, n_img)]
         found = [int(rng.integers(0, k + 1)) for k in lesions]
-        rates = [f / k for f, k in zip(found, lesions)]
-        if abs(np.mean(rates) - sum(found) / sum(lesions)) > 0.02:
-            break
-    else:  # pragma: no cover - bounded redraw
-        raise RuntimeError("seg.froc-point: no parameters after 1000 draws")
-    fps = [int(v) for v in rng.integers(0, 4, n_img)]
-    table = "\n".join(f"  image {i + 1}: {k} lesions, {f} of them found, {fp} false-positive marks"
-                      for i, (k, f, fp) in enumerate(zip(lesions, found, fps)))
-    return {"lesions": lesions, "found": found, "fps": fps, "table": table, "n_img": n_img}
+        fps = [int(v) for v in rng.integers(0, 4, n_img)]
+        return {"lesions": lesions, "found": found, "fps": fps, "n_img": n_img}
+
+    def distinct(p: dict) -> bool:
+        # images with unequal lesion counts make the per-image mean differ from the pooled value;
+        # every misconception must be told apart from the answer
+        right = _froc_solve(p)
+        return sum(p["found"]) > 0 and all(abs(m.value(p) - right) > 0.02 for m in _FROC_MISCONCEPTIONS)
+
+    p = redraw(draw, distinct)
+    p["table"] = "\n".join(f"  image {i + 1}: {k} lesions, {f} of them found, {fp} false-positive marks"
+                           for i, (k, f, fp) in enumerate(zip(p["lesions"], p["found"], p["fps"])))
+    return p
 
 
 def _froc_solve(p: dict) -> float:
     return sum(p["found"]) / sum(p["lesions"])
+
+
+_FROC_MISCONCEPTIONS = (
+    Misconception("per-image-mean", lambda p: float(np.mean([f / k for f, k in zip(p["found"], p["lesions"])])),
+                  "That averages the images' sensitivities, so an image with one lesion counts as much as one "
+                  "with six; the FROC pools the lesions."),
+    Misconception("fp-per-image", lambda p: sum(p["fps"]) / p["n_img"],
+                  "That is the curve's other axis, the false positives per image."),
+    Misconception("precision", lambda p: sum(p["found"]) / max(1, sum(p["found"]) + sum(p["fps"])),
+                  "That is the share of marks that are lesions (precision), not the share of lesions found."),
+)
 
 
 register(Exercise(
@@ -97,15 +112,7 @@ register(Exercise(
     rtol=1e-3,
     atol=1e-6,
     hint="Sensitivity = all detected lesions / all lesions; false positives are what is averaged per image.",
-    misconceptions=(
-        Misconception("per-image-mean", lambda p: float(np.mean([f / k for f, k in zip(p["found"], p["lesions"])])),
-                      "That averages the images' sensitivities, so an image with one lesion counts as much as one "
-                      "with six; the FROC pools the lesions."),
-        Misconception("fp-per-image", lambda p: sum(p["fps"]) / p["n_img"],
-                      "That is the curve's other axis, the false positives per image."),
-        Misconception("precision", lambda p: sum(p["found"]) / max(1, sum(p["found"]) + sum(p["fps"])),
-                      "That is the share of marks that are lesions (precision), not the share of lesions found."),
-    ),
+    misconceptions=_FROC_MISCONCEPTIONS,
 ))
 
 
