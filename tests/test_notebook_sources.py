@@ -75,3 +75,16 @@ def test_one_name_per_chapter(path):
             f"{path.name} uses companion.{package}.{module}: widgets are named after their chapter"
     assert (root / "exercises" / "bank" / f"{topic}.py").exists() or topic == "capstone", \
         f"{path.name}: expected its exercise bank companion/exercises/bank/{topic}.py"
+
+
+FIGURE = re.compile(r"figsize=\(([0-9.]+),\s*[0-9.]+\)(?P<rest>[^\n]*(?:\n[^\n]*dpi=[0-9]+)?)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_figures_fit_the_page_column(path):
+    """A chapter figure is at most 672 CSS px wide (the book's column), so the browser never
+    shrinks it (panel titles would become unreadable): width in inches x dpi (100 unless given)."""
+    for match in FIGURE.finditer(path.with_suffix(".md").read_text()):
+        dpi = re.search(r"dpi=([0-9]+)", match.group("rest"))
+        width = float(match.group(1)) * (int(dpi.group(1)) if dpi else 100)
+        assert width <= 680, f"{path.name}: a figure {width:.0f} px wide ({match.group(0).splitlines()[0]})"
