@@ -20,7 +20,8 @@ It also repairs what the assembled pages get wrong:
 5. The theme's first-visit colour mode is "auto" (not an empty string, a console error), and
    ``_static/quiz.js`` links each quiz box to its label and keeps its text when clicked again;
    the hide-input toggles and the colour-mode button are named by what they show;
-   ``_static/maths.js`` shrinks a display equation wider than the column (down to 65 %).
+   ``_static/maths.js`` shrinks a display equation wider than the column (down to 65 %);
+   ``_static/widgets.js`` names each widget slider's handle after the widget's label.
 6. The chapter notebooks the download button serves (``_sources/**/*.ipynb``) start with a
    Markdown cell saying that they need the companion package from the book's repository and how
    to run them (``make lab``, or ``pip install -e .``).
@@ -292,6 +293,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", _theme_mode)
     app.add_js_file("quiz.js", defer="defer")  # book/_static/quiz.js: labelled quiz boxes that keep their text
     app.add_js_file("maths.js", defer="defer")  # book/_static/maths.js: wide equations shrink to fit a phone
+    app.add_js_file("widgets.js", defer="defer")  # book/_static/widgets.js: widget sliders named by their labels
     app.add_js_file(None, body=WIDGET_ASSETS, priority=100)
     app.connect("build-finished", _finish_pages)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

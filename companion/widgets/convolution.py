@@ -502,7 +502,7 @@ def _terms_html(demo: ConvDemo, shape: tuple[int, int]) -> str:
         cells = []
         for v in range(kw):
             w, x, r, c = demo.terms[u * kw + v]
-            grey = "" if (0 <= r < shape[0] and 0 <= c < shape[1]) else " style='color:#999'"
+            grey = "" if (0 <= r < shape[0] and 0 <= c < shape[1]) else " style='color:#6b6b6b'"
             cells.append(f"<td{grey}>{w:.3g}&times;{x:.4g}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     i, j = demo.position
