@@ -46,6 +46,7 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 import pytest
 from _cdp import Browser
+from _jupyterquiz import numeric_verdict, to_precision
 from bs4 import BeautifulSoup
 
 pytestmark = pytest.mark.browser
@@ -312,35 +313,13 @@ QUIZZES = """(() => Array.from(document.querySelectorAll('div.Quiz')).map(wrap =
 }))()"""
 
 
-def _to_precision(x: float, p: int | None) -> float:
-    """JavaScript's Number(x.toPrecision(p)) (round half away from zero on the decimal digits)."""
-    return x if not p else float(f"{x:.{p - 1}e}")
-
-
 def typed_number(x: float, precision: int | None) -> str:
     """How a reader types `x`: as many significant figures as the quiz keeps, no exponent."""
     if precision:
-        x = _to_precision(x, precision)
+        x = to_precision(x, precision)
     elif float(x).is_integer():
         return str(int(x))
     return np.format_float_positional(x, trim="-")
-
-
-def expected_verdict(quiz: dict, typed: str) -> tuple[bool, str]:
-    """What the quiz's own rules (jupyterquiz numeric.js) say to `typed`: (correct, feedback)."""
-    p = quiz["precision"]
-    submission = _to_precision(float(typed), p)
-    default = "Incorrect. Try again."
-    for a in quiz["answers"]:
-        if "value" in a:
-            if submission == _to_precision(a["value"], p):
-                return a["correct"], a.get("feedback", "Correct")
-        elif "range" in a:
-            if a["range"][0] <= submission < a["range"][1]:
-                return a["correct"], a["feedback"]
-        elif a.get("type") == "default":
-            default = a.get("feedback", default)
-    return False, default
 
 
 def same_feedback(shown: str, expected: str) -> bool:
@@ -389,7 +368,7 @@ def check_quizzes(tab, where: str) -> list[str]:
             centre = float(right)
             wrongs.append(typed_number(round(centre * 3 + 7, 3), quiz["precision"]))
             for typed in [right] + wrongs:
-                want_ok, want_fb = expected_verdict(quiz, typed)
+                want_ok, want_fb = numeric_verdict(quiz, typed)  # the quiz's own rules
                 if typed == right and not want_ok:
                     problems.append(f"{label}: the right answer typed as {typed} is judged wrong by the quiz's own rules")
                 text, correct, incorrect, kept = answer_numeric(tab, quiz, typed)

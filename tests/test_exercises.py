@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from _jupyterquiz import numeric_verdict
 
 from companion.exercises import EXERCISES, answer, check, exercise, quiz
 from companion.exercises._engine import Exercise, Misconception, register
@@ -314,37 +315,6 @@ def test_import_exercises_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def _js_quiz_verdict(question: dict, typed: str) -> tuple[bool, str]:
-    """What jupyterquiz's check_numeric (js/numeric.js, 2.9.6) says to `typed`: (correct, feedback).
-
-    It rounds the typed number with toPrecision(precision) when a precision > 0 is given, compares
-    it with each `value` answer (rounded the same way) and then with each range [lo, hi), and
-    otherwise shows the default feedback. toPrecision(0) throws, as it does in the page.
-    """
-    precision = question.get("precision")
-    submission = float(typed)
-    if precision is not None:
-        if not 1 <= precision <= 100:
-            raise RangeError_(precision)
-        submission = float(f"{submission:.{precision - 1}e}")
-    default = "Incorrect. Try again."
-    for a in question["answers"]:
-        if "value" in a:
-            value = float(f"{a['value']:.{precision - 1}e}") if precision is not None else a["value"]
-            if submission == value:
-                return a["correct"], a.get("feedback", "Correct")
-        elif "range" in a:
-            if a["range"][0] <= submission < a["range"][1]:
-                return a["correct"], a["feedback"]
-        elif a.get("type") == "default":
-            default = a.get("feedback", default)
-    return False, default
-
-
-class RangeError_(Exception):
-    """toPrecision() argument must be between 1 and 100 (the page's error)."""
-
-
 @pytest.mark.parametrize("exercise_id", IDS)
 def test_static_quiz_answers_right_and_wrong_as_a_reader_types_them(exercise_id):
     if EXERCISES[exercise_id].kind == "function":
@@ -364,15 +334,15 @@ def test_static_quiz_answers_right_and_wrong_as_a_reader_types_them(exercise_id)
     else:
         typings.append(f"{value:.{q.get('precision', 6)}g}")
     for typed in typings:
-        ok, feedback = _js_quiz_verdict(q, typed)
+        ok, feedback = numeric_verdict(q, typed)
         assert ok, f"{exercise_id}: the right answer typed as {typed!r} is judged wrong ({feedback!r})"
     # A clearly wrong answer gets feedback, not silence.
     wrong = value * 3 + 7
-    ok, feedback = _js_quiz_verdict(q, repr(wrong))
+    ok, feedback = numeric_verdict(q, repr(wrong))
     assert not ok and feedback, f"{exercise_id}: a wrong answer {wrong} is accepted or gets no feedback"
     for a in q["answers"]:
         if "value" in a and not a["correct"]:
-            ok, feedback = _js_quiz_verdict(q, repr(a["value"]))
+            ok, feedback = numeric_verdict(q, repr(a["value"]))
             same = {b["feedback"] for b in q["answers"] if "value" in b and b["value"] == a["value"]}
             assert not ok and feedback in same, f"{exercise_id}: misconception {a['value']} not recognised"
 
