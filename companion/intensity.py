@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from companion._validation import as_choice, as_float_array, as_positive_float, as_real
+from companion._validation import as_choice, as_float_array, as_int, as_label_map, as_positive_float, as_real
 
 __all__ = ["WINDOWS", "window", "apply_window", "window_bounds"]
 
@@ -213,8 +213,6 @@ def apply_window(hu: Any, preset: str | tuple[float, float], *, function: str = 
 import numbers as _numbers
 from typing import NamedTuple as _NamedTuple
 
-from companion._validation import as_int
-
 __all__ += ["zscore", "CTNormalisation", "ct_normalisation_stats", "ct_normalise", "bias_field",
             "random_bias_field", "SHIFTS", "shift_image", "random_flip", "scale_intensity", "add_noise",
             "gaussian_blur", "augment"]
@@ -234,11 +232,6 @@ def _as_rng(rng: Any) -> np.random.Generator:
         raise TypeError(f"rng: expected a numpy.random.Generator (np.random.default_rng(seed)), "
                         f"got {type(rng).__name__}")
     return rng
-
-
-def _as_label_map(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
-    from companion._validation import as_label_map
-    return as_label_map(mask, shape, "mask")
 
 
 def _as_strength(v: Any) -> float:
@@ -356,7 +349,7 @@ def ct_normalisation_stats(images: Any, masks: Any = None, *, percentiles: tuple
     for i, img in enumerate(images):
         x = as_float_array(img, f"images[{i}]").astype(np.float64)
         if masks is not None:
-            x = x[_as_label_map(masks[i], x.shape) != 0]
+            x = x[as_label_map(masks[i], x.shape) != 0]
         values.append(x.ravel())
     v = np.concatenate(values)
     if v.size == 0:
@@ -557,7 +550,7 @@ def shift_image(image: Any, mask: Any, kind: str, strength: float, *, seed: int 
     from scipy import ndimage
 
     x = as_float_array(image, "image", ndim=2)
-    m = _as_label_map(mask, x.shape).astype(np.int64)
+    m = as_label_map(mask, x.shape).astype(np.int64)
     as_choice(kind, "kind", SHIFTS)
     s = _as_strength(strength)
     seed = _as_seed(seed)
@@ -610,7 +603,7 @@ def random_flip(image: Any, mask: Any, rng: np.random.Generator, *, p: float = 0
     [[3.0, 2.0], [1.0, 0.0]]
     """
     x = as_float_array(image, "image")
-    m = _as_label_map(mask, x.shape)
+    m = as_label_map(mask, x.shape)
     rng = _as_rng(rng)
     p = _as_probability(p)
     axes = tuple(a for a in range(x.ndim) if rng.random() < p)

@@ -22,18 +22,13 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from companion._validation import as_float_array, as_int
+from companion._validation import as_float_array, as_int, as_label_map
 from companion.intensity import SHIFTS, shift_image, zscore  # their home; importable from here too
 from companion.models.train import AugmentedDataset, predict_resampled, predict_tta  # noqa: F401 (their home)
 from companion.widgets._render import WRAP, explore, show_array, use_static
 
 __all__ = ["SHIFTS", "shift_image", "zscore", "ShiftResult", "shifted_prediction", "predict_resampled",
            "predict_tta", "AugmentedDataset", "shift_grid", "shift_widget"]
-
-# --------------------------------------------------------------------------- checkers
-def _mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
-    from companion._validation import as_label_map
-    return as_label_map(mask, shape, "mask")
 
 
 class ShiftResult(NamedTuple):
@@ -177,7 +172,7 @@ def shift_widget(model: Any, image: Any, mask: Any, *, normalise: bool = False, 
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     x = as_float_array(image, "image", ndim=2)
-    w = _ShiftWidget(model, x, _mask(mask, x.shape), bool(normalise), as_int(seed, "seed", minimum=0))
+    w = _ShiftWidget(model, x, as_label_map(mask, x.shape), bool(normalise), as_int(seed, "seed", minimum=0))
     if not use_static(static):
         return w.ui
     return explore(w, {"kind": list(SHIFTS), "strength": STATIC_STRENGTHS})
